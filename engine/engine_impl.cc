@@ -1,0 +1,276 @@
+#include "engine/engine_impl.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+
+#include "engine/commands/args.h"
+#include "engine/commands/command_table.h"
+#include "engine/keyspace/inventory.h"
+#include "engine/keyspace/slot.h"
+#include "engine/runtime/clock.h"
+#include "engine/txn/multi_shard.h"
+#include "engine/util/assert.h"
+
+namespace allot::internal {
+
+namespace {
+
+class ExecTask final : public Task {
+ public:
+  ExecTask(EngineImpl* engine, const CommandSpec* spec, Session* session, Args args,
+           ReplySink* sink)
+      : engine_(engine), spec_(spec), session_(session), args_(args), sink_(sink) {}
+  void run(Reactor& reactor) override {
+    ReplySink* sink = sink_;
+    Reply r = engine_->run_local(*spec_, *session_, args_, engine_->shard(reactor.id()));
+    delete this;
+    sink->deliver(std::move(r));
+  }
+
+ private:
+  EngineImpl* engine_;
+  const CommandSpec* spec_;
+  Session* session_;
+  Args args_;
+  ReplySink* sink_;
+};
+
+class FnTask final : public Task {
+ public:
+  FnTask(EngineImpl* engine, std::function<void(ShardState&)> fn)
+      : engine_(engine), fn_(std::move(fn)) {}
+  void run(Reactor& reactor) override {
+    fn_(engine_->shard(reactor.id()));
+    delete this;
+  }
+
+ private:
+  EngineImpl* engine_;
+  std::function<void(ShardState&)> fn_;
+};
+
+Reply UnknownCommandReply(Args args) {
+  std::string text = "ERR unknown command '";
+  text.append(args[0].substr(0, 128));
+  text.append("', with args beginning with: ");
+  size_t listed = 0;
+  for (size_t i = 1; i < args.size() && listed < 128; ++i) {
+    std::string one = "'";
+    one.append(args[i].substr(0, 128 - listed));
+    one.append("' ");
+    listed += one.size();
+    text.append(one);
+  }
+  // Redis replaces newlines so the error stays one protocol line.
+  for (char& c : text) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return Reply::Error(text);
+}
+
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
+  return argc >= static_cast<size_t>(-spec.arity);
+}
+
+}  // namespace
+
+void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out) {
+  if (spec.keys_fn != nullptr) {
+    spec.keys_fn(args, out);
+    return;
+  }
+  if (spec.first_key <= 0) return;
+  int argc = static_cast<int>(args.size());
+  int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
+  int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last && i < argc; i += step) out.push_back(static_cast<size_t>(i));
+}
+
+Db& CmdCtx::db(std::string_view key) { return db_of(&shard_of(key)); }
+
+ShardState& CmdCtx::shard_of(std::string_view key) {
+  unsigned id = engine->shard_of_key(key);
+  for (ShardState* s : shards) {
+    if (s->id == id) return *s;
+  }
+  // A handler touched a key whose shard it does not hold: a routing bug (an undeclared
+  // key). Continuing would race with the owning thread.
+  ALLOT_CHECK(false && "key outside the command's shards");
+  return *shards[0];
+}
+
+EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
+  unsigned n = cfg.threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  ALLOT_CHECK(n <= limits::kShardsMax);
+  active_expire_.store(cfg.active_expire);
+  slot_to_shard_.resize(limits::kSlotCount);
+  for (unsigned s = 0; s < limits::kSlotCount; ++s) {
+    slot_to_shard_[s] = static_cast<uint16_t>(s % n);
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<ShardState>(i));
+    reactors_.push_back(std::make_unique<Reactor>(i, cfg.active_expire_interval_ms,
+                                                  [this, i] { return tick(i); }));
+    shards_[i]->reactor = reactors_[i].get();
+  }
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    threads_.emplace_back([this, i] { reactors_[i]->run(); });
+    if (cfg.pin_threads) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(i % cores, &set);
+      pthread_setaffinity_np(threads_.back().native_handle(), sizeof set, &set);
+    }
+    std::string name = "allot-shard-" + std::to_string(i);
+    pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+  }
+}
+
+EngineImpl::~EngineImpl() { shutdown(); }
+
+void EngineImpl::shutdown() {
+  if (stopped_.exchange(true)) return;
+  for (auto& r : reactors_) r->stop();
+  for (auto& t : threads_) t.join();
+}
+
+unsigned EngineImpl::shard_of_key(std::string_view key) const {
+  return slot_to_shard_[KeySlot(key)];
+}
+
+int64_t EngineImpl::now_ms() const { return cfg_.clock_ms ? cfg_.clock_ms() : RealClockMs(); }
+
+int64_t EngineImpl::tick(unsigned shard_id) {
+  int64_t wait_ms = cfg_.active_expire_interval_ms;
+  if (!active_expire_enabled()) return wait_ms;
+  ShardState& shard = *shards_[shard_id];
+  int64_t now = now_ms();
+  for (Db& db : shard.dbs) {
+    if (db.expires_size() > 0) db.sweep(now, limits::kExpireKeysPerSweepMax);
+  }
+  int64_t next_hold_ms = ExpireDueHolds(shard, now, limits::kExpireHoldsPerSweepMax);
+  if (next_hold_ms >= 0 && next_hold_ms < wait_ms) wait_ms = next_hold_ms;
+  return wait_ms;
+}
+
+Reply EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
+                            ShardState& shard) {
+  ShardState* held[1] = {&shard};
+  CmdCtx ctx;
+  ctx.engine = this;
+  ctx.session = &session;
+  ctx.now_ms = now_ms();
+  ctx.shards = std::span<ShardState* const>(held, 1);
+  ctx.home = &shard;
+  ++shard.stats.commands;
+  return spec.handler(ctx, args);
+}
+
+void EngineImpl::run_on_shard(unsigned i, std::function<void(ShardState&)> fn) {
+  ALLOT_CHECK(i < shards_.size());
+  if (Reactor::current() == reactors_[i].get()) {
+    fn(*shards_[i]);
+    return;
+  }
+  std::atomic<uint32_t> done{0};
+  reactors_[i]->post(new FnTask(this, [&](ShardState& s) {
+    fn(s);
+    done.store(1, std::memory_order_release);
+    done.notify_one();
+  }));
+  while (done.load(std::memory_order_acquire) == 0) done.wait(0);
+}
+
+int EngineImpl::single_shard_route(Args args) const {
+  const CommandSpec* spec = CommandTable::Get().find(args[0]);
+  if (spec == nullptr || !ArityOk(*spec, args.size())) return -1;
+  if (spec->flags & (kCmdNoShard | kCmdAllShards)) return -1;
+  std::vector<size_t> key_indexes;
+  KeyIndexes(*spec, args, key_indexes);
+  if (key_indexes.empty()) return -1;
+  unsigned s = shard_of_key(args[key_indexes[0]]);
+  for (size_t k : key_indexes) {
+    if (shard_of_key(args[k]) != s) return -1;
+  }
+  return static_cast<int>(s);
+}
+
+Reply EngineImpl::execute_here(Session& session, Args args, ShardState& shard) {
+  ALLOT_DCHECK(Reactor::current() == shard.reactor);
+  const CommandSpec* spec = CommandTable::Get().find(args[0]);
+  ALLOT_CHECK(spec != nullptr);
+  return run_local(*spec, session, args, shard);
+}
+
+void EngineImpl::run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn) {
+  ALLOT_CHECK(i < shards_.size());
+  reactors_[i]->post(new FnTask(this, std::move(fn)));
+}
+
+void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
+  ALLOT_DCHECK(!args.empty() && sink != nullptr);
+  const CommandSpec* spec = CommandTable::Get().find(args[0]);
+  if (spec == nullptr) return sink->deliver(UnknownCommandReply(args));
+  if (!ArityOk(*spec, args.size())) return sink->deliver(WrongArgsReply(spec->name));
+
+  if (spec->flags & kCmdNoShard) {
+    CmdCtx ctx;
+    ctx.engine = this;
+    ctx.session = &session;
+    ctx.now_ms = now_ms();
+    return sink->deliver(spec->handler(ctx, args));
+  }
+
+  std::vector<unsigned> shards;
+  if (spec->flags & kCmdAllShards) {
+    shards.resize(shards_.size());
+    for (unsigned i = 0; i < shards.size(); ++i) shards[i] = i;
+  } else {
+    std::vector<size_t> key_indexes;
+    KeyIndexes(*spec, args, key_indexes);
+    for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
+    std::sort(shards.begin(), shards.end());
+    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  }
+
+  Reactor* here = Reactor::current();
+  if (shards.empty()) shards.push_back(here != nullptr ? here->id() : 0);
+  if (shards.size() == 1) {
+    unsigned s = shards[0];
+    if (here == reactors_[s].get()) return sink->deliver(run_local(*spec, session, args, *shards_[s]));
+    reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
+    return;
+  }
+  execute_multi(*spec, session, args, std::move(shards), sink);
+}
+
+void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args args,
+                               std::vector<unsigned> shards, ReplySink* sink) {
+  auto body = [this, &spec, &session, args, sink, shards] {
+    std::vector<ShardState*> held;
+    held.reserve(shards.size());
+    for (unsigned s : shards) held.push_back(shards_[s].get());
+    CmdCtx ctx;
+    ctx.engine = this;
+    ctx.session = &session;
+    ctx.now_ms = now_ms();
+    ctx.shards = held;
+    ctx.home = held[0];
+    ++held[0]->stats.commands;
+    sink->deliver(spec.handler(ctx, args));
+  };
+  auto* txn = new MultiShardTxn(shards, std::move(body));
+  std::lock_guard<std::mutex> lock(multi_mu_);
+  for (unsigned s : shards) {
+    // Applications must not wait for inbox space while holding the mutex (a parked
+    // shard could need the holder); shard threads never wait anyway. See multi_shard.h.
+    reactors_[s]->post_unbounded(new TxnArrivalTask(txn));
+  }
+}
+
+}  // namespace allot::internal

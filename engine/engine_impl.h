@@ -1,0 +1,90 @@
+// engine_impl.h: the shard pool behind allot::Engine and allotd.
+//
+// Routing. A command's keys (from its CommandSpec) decide where it runs:
+//   * no keys and kCmdNoShard: on the calling thread, touching no shard;
+//   * all keys on one shard (or no keys): on that shard's thread. If the caller already
+//     is that thread, inline, with no message at all: the fast path;
+//   * keys on several shards, or kCmdAllShards: as a multi-shard transaction
+//     (engine/txn/multi_shard.h), atomic over every shard involved.
+//
+// Completion. execute() reports the reply through a ReplySink exactly once, on the
+// thread that ran the command (inline on the caller for the fast path and for
+// kCmdNoShard). The caller keeps the sink, the session and the argument bytes alive
+// until then.
+#pragma once
+
+#include <allot/config.h>
+#include <allot/engine.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/commands/command.h"
+#include "engine/runtime/reactor.h"
+
+namespace allot::internal {
+
+struct ReplySink {
+  virtual ~ReplySink() = default;
+  virtual void deliver(Reply reply) = 0;
+};
+
+class EngineImpl {
+ public:
+  explicit EngineImpl(const Config& cfg);
+  ~EngineImpl();
+
+  unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+  unsigned shard_of_key(std::string_view key) const;
+  ShardState& shard(unsigned i) { return *shards_[i]; }
+  Reactor& reactor(unsigned i) { return *reactors_[i]; }
+  int64_t now_ms() const;
+  const Config& config() const { return cfg_; }
+
+  // Runs args (args[0] = command name) for session; see the file comment.
+  void execute(Session& session, Args args, ReplySink* sink);
+
+  // Runs fn on shard i's thread (inline if the caller is that thread). For tests,
+  // benchmarks and the server's per-shard set-up.
+  void run_on_shard(unsigned i, std::function<void(ShardState&)> fn);
+
+  // Executes an already-routed single-shard command on the current shard thread.
+  Reply run_local(const CommandSpec& spec, Session& session, Args args, ShardState& shard);
+  // The one shard a known, well-formed, keyed command runs on, or -1 when it needs the
+  // general path (unknown, bad arity, keyless, or several shards).
+  int single_shard_route(Args args) const;
+  // Runs args on `shard`, which must be the calling shard thread and single_shard_route().
+  Reply execute_here(Session& session, Args args, ShardState& shard);
+  // Posts fn to shard i without waiting.
+  void run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn);
+
+  // Stops every shard after the work already posted; idempotent.
+  void shutdown();
+
+  bool active_expire_enabled() const { return active_expire_.load(std::memory_order_relaxed); }
+  void set_active_expire(bool on) { active_expire_.store(on, std::memory_order_relaxed); }
+
+  // Multi-shard transactions are posted to their shards under this mutex, so that every
+  // shard sees them in the same order (the deadlock-freedom argument in multi_shard.h).
+  std::mutex& multi_shard_enqueue_mutex() { return multi_mu_; }
+
+ private:
+  int64_t tick(unsigned shard_id);
+  void execute_multi(const CommandSpec& spec, Session& session, Args args,
+                     std::vector<unsigned> shards, ReplySink* sink);
+
+  Config cfg_;
+  std::vector<std::unique_ptr<ShardState>> shards_;
+  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<std::thread> threads_;
+  std::vector<uint16_t> slot_to_shard_;
+  std::atomic<bool> active_expire_{true};
+  std::atomic<bool> stopped_{false};
+  std::mutex multi_mu_;
+};
+
+}  // namespace allot::internal

@@ -1,0 +1,154 @@
+#include "engine/keyspace/db.h"
+
+#include "engine/keyspace/shard_state.h"
+#include "engine/util/assert.h"
+
+namespace allot::internal {
+
+std::string_view TypeName(ValueType t) {
+  switch (t) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kInventory:
+      return "inventory";
+  }
+  return "none";
+}
+
+void Db::expire_now(Entry* entry) {
+  if (stats_ != nullptr) ++stats_->expired_keys;
+  erase(entry);
+}
+
+Entry* Db::find(std::string_view key, int64_t now_ms) {
+  Entry* e = peek(key, now_ms);
+  if (stats_ != nullptr) {
+    if (e != nullptr) {
+      ++stats_->keyspace_hits;
+    } else {
+      ++stats_->keyspace_misses;
+    }
+  }
+  return e;
+}
+
+Entry* Db::peek(std::string_view key, int64_t now_ms) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  Entry* e = &it->second;
+  if (expired(*e, now_ms)) {
+    expire_now(e);
+    return nullptr;
+  }
+  return e;
+}
+
+Entry* Db::insert(std::string_view key, Value value, int64_t now_ms) {
+  Entry* old = peek(key, now_ms);
+  ALLOT_CHECK(old == nullptr);
+  auto [it, inserted] = map_.emplace(std::string(key), Entry{std::move(value), 0, nullptr});
+  ALLOT_CHECK(inserted);
+  it->second.key = &it->first;
+  return &it->second;
+}
+
+Entry* Db::assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
+  Entry* e = peek(key, now_ms);
+  if (e == nullptr) return insert(key, std::move(value), now_ms);
+  e->value = std::move(value);
+  if (!keep_ttl) set_expire(e, 0);
+  return e;
+}
+
+bool Db::erase(std::string_view key, int64_t now_ms) {
+  Entry* e = peek(key, now_ms);
+  if (e == nullptr) return false;
+  erase(e);
+  return true;
+}
+
+void Db::erase(Entry* entry) {
+  ALLOT_DCHECK(entry != nullptr && entry->key != nullptr);
+  if (entry->expire_at_ms != 0) {
+    size_t n = expires_.erase({entry->expire_at_ms, entry->key});
+    ALLOT_CHECK(n == 1);
+  }
+  // Copy the key view first: erasing destroys the node that entry->key points into.
+  std::string_view key = *entry->key;
+  auto it = map_.find(key);
+  ALLOT_CHECK(it != map_.end());
+  map_.erase(it);
+}
+
+void Db::set_expire(Entry* entry, int64_t at_ms) {
+  ALLOT_DCHECK(entry != nullptr && at_ms >= 0);
+  if (entry->expire_at_ms == at_ms) return;
+  if (entry->expire_at_ms != 0) {
+    size_t n = expires_.erase({entry->expire_at_ms, entry->key});
+    ALLOT_CHECK(n == 1);
+  }
+  entry->expire_at_ms = at_ms;
+  if (at_ms != 0) expires_.insert({at_ms, entry->key});
+}
+
+void Db::clear() {
+  expires_.clear();
+  map_.clear();
+}
+
+size_t Db::sweep(int64_t now_ms, size_t max) {
+  size_t n = 0;
+  while (n < max && !expires_.empty() && expires_.begin()->first <= now_ms) {
+    const std::string* key = expires_.begin()->second;
+    auto it = map_.find(*key);
+    ALLOT_CHECK(it != map_.end());
+    expire_now(&it->second);
+    ++n;
+  }
+  return n;
+}
+
+uint64_t Db::scan(uint64_t cursor, size_t count, int64_t now_ms,
+                  const std::function<void(const std::string&, Entry&)>& fn) {
+  size_t buckets = map_.bucket_count();
+  size_t visited = 0;
+  while (cursor < buckets && visited < count) {
+    for (auto it = map_.begin(cursor); it != map_.end(cursor);) {
+      // Visit first, then advance: fn must not erase, and expired keys are only skipped.
+      auto cur = it++;
+      if (!expired(cur->second, now_ms)) {
+        fn(cur->first, cur->second);
+        ++visited;
+      }
+    }
+    ++cursor;
+  }
+  return cursor >= buckets ? 0 : cursor;
+}
+
+void Db::for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn) {
+  for (auto& [k, e] : map_) {
+    if (!expired(e, now_ms)) fn(k, e);
+  }
+}
+
+const std::string* Db::random_key(int64_t now_ms, uint64_t random) {
+  if (map_.empty()) return nullptr;
+  size_t buckets = map_.bucket_count();
+  // Probe buckets from a random start; bounded by the bucket count.
+  for (size_t i = 0; i < buckets; ++i) {
+    size_t b = (random + i) % buckets;
+    for (auto it = map_.begin(b); it != map_.end(b); ++it) {
+      if (!expired(it->second, now_ms)) return &it->first;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace allot::internal

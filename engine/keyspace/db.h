@@ -1,0 +1,76 @@
+// db.h: one logical database (SELECT n) of one shard.
+//
+// A hash map of key -> Entry plus an ordered index of keys with a TTL. Expiry is lazy (a
+// lookup of an expired key deletes it and reports it missing) and active (sweep() deletes a
+// bounded number of due keys per call). Only the owning shard thread touches a Db, except
+// while the shard is parked for a multi-shard transaction (see engine/txn/multi_shard.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "engine/keyspace/value.h"
+
+namespace allot::internal {
+
+struct ShardStats;
+
+class Db {
+ public:
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  void set_stats(ShardStats* stats) { stats_ = stats; }
+
+  // The live entry for key, or nullptr (deleting it first if its TTL has passed).
+  Entry* find(std::string_view key, int64_t now_ms);
+  // Like find, but does not count a hit or miss (for internal existence checks).
+  Entry* peek(std::string_view key, int64_t now_ms);
+  // Creates key holding `value` with no TTL; the key must not exist (live or expired).
+  Entry* insert(std::string_view key, Value value, int64_t now_ms);
+  // Replaces key's value (keeping it if absent: creates), clearing the TTL unless keep_ttl.
+  Entry* assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl = false);
+  // Deletes key; returns whether a live key was deleted.
+  bool erase(std::string_view key, int64_t now_ms);
+  // Removes an entry found by find(); cheaper than erase by name.
+  void erase(Entry* entry);
+  // Sets the absolute expiry (0 = persist).
+  void set_expire(Entry* entry, int64_t at_ms);
+
+  size_t size() const { return map_.size(); }
+  size_t expires_size() const { return expires_.size(); }
+  void clear();
+
+  // Deletes up to max keys whose TTL is <= now_ms; returns how many.
+  size_t sweep(int64_t now_ms, size_t max);
+
+  // Visits keys bucket by bucket starting at cursor; stops after about `count` keys and
+  // returns the next cursor (0 when the scan is complete). Expired keys are skipped.
+  // Keys present for the whole scan are returned unless the table grows meanwhile (a
+  // rehash re-deals buckets); Redis guarantees more, see docs/architecture.md.
+  uint64_t scan(uint64_t cursor, size_t count, int64_t now_ms,
+                const std::function<void(const std::string&, Entry&)>& fn);
+  // Visits every live key (KEYS, FLUSH accounting, checkpoints).
+  void for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn);
+  // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
+  const std::string* random_key(int64_t now_ms, uint64_t random);
+
+ private:
+  bool expired(const Entry& e, int64_t now_ms) const {
+    return e.expire_at_ms != 0 && e.expire_at_ms <= now_ms;
+  }
+  void expire_now(Entry* entry);
+
+  using Map = std::unordered_map<std::string, Entry, StrHash, StrEq>;
+  Map map_;
+  std::set<std::pair<int64_t, const std::string*>> expires_;
+  ShardStats* stats_ = nullptr;
+};
+
+}  // namespace allot::internal

@@ -1,0 +1,45 @@
+// shard_state.h: everything one shard owns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "engine/keyspace/db.h"
+#include "engine/limits.h"
+
+namespace allot::internal {
+
+class Reactor;
+struct InventoryTimers;
+
+struct ShardStats {
+  uint64_t expired_keys = 0;
+  uint64_t keyspace_hits = 0;
+  uint64_t keyspace_misses = 0;
+  uint64_t commands = 0;
+  uint64_t expired_holds = 0;
+};
+
+struct ShardState {
+  explicit ShardState(unsigned shard_id);
+  ~ShardState();
+
+  unsigned id;
+  Reactor* reactor = nullptr;
+  ShardStats stats;
+  std::array<Db, limits::kDatabaseCount> dbs;
+  // Hold deadlines of this shard's inventory items (engine/commands/inventory.cc).
+  std::unique_ptr<InventoryTimers> inventory_timers;
+  // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
+  uint64_t rng_state;
+  uint64_t next_random() {
+    // splitmix64
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+};
+
+}  // namespace allot::internal

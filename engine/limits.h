@@ -1,0 +1,50 @@
+// limits.h: every fixed maximum of the engine, in one place, with units in the names.
+//
+// A limit that a user can change at run time is a Config or allotd setting whose default
+// is defined here; one that cannot is a constant. The static_asserts at the bottom state
+// how the limits relate to each other.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace allot::limits {
+
+// Shards and slots.
+inline constexpr unsigned kShardsMax = 256;
+inline constexpr unsigned kSlotCount = 16384;  // Redis Cluster's slot space.
+inline constexpr int kDatabaseCount = 16;      // SELECT 0..15, as Redis's default.
+
+// Cross-thread messaging: capacity of each shard's inbox (messages, not bytes). A
+// producer that finds the inbox full yields and retries, so this bounds memory, not work.
+inline constexpr size_t kInboxMessagesMax = 16384;  // boost::lockfree caps fixed queues at 65535.
+// Messages a shard drains from its inbox before it looks at its timers and sockets again.
+inline constexpr size_t kInboxDrainBatchMax = 1024;
+
+// Values.
+inline constexpr size_t kStringBytesMax = 512ull * 1024 * 1024;  // Redis's proto-max-bulk-len.
+inline constexpr size_t kCommandArgsMax = 1024 * 1024;           // Arguments in one command.
+// Redis refuses INCRBYFLOAT results that are not finite; these bound formatted numbers.
+inline constexpr size_t kDoubleTextBytesMax = 5 * 1024;
+
+// Active expiry: keys with a TTL examined per database per sweep, and holds expired per
+// sweep, so one sweep stays short however much is due (the rest is picked up next time).
+inline constexpr size_t kExpireKeysPerSweepMax = 2000;
+inline constexpr size_t kExpireHoldsPerSweepMax = 10000;
+
+// SCAN: default and maximum COUNT hint.
+inline constexpr size_t kScanCountDefault = 10;
+inline constexpr size_t kScanCountMax = 1 << 20;
+
+// Inventory.
+inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;  // total, qty, restock.
+inline constexpr int64_t kHoldTtlMsMax = int64_t{30} * 24 * 3600 * 1000;  // 30 days.
+inline constexpr int64_t kHoldTtlMsDefault = 5 * 60 * 1000;  // The seeds' 5-minute checkout.
+inline constexpr size_t kUserIdBytesMax = 1024;
+// Holds and buyers per item are bounded by available units and by memory (maxmemory).
+
+static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
+static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
+static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);
+
+}  // namespace allot::limits

@@ -1,0 +1,81 @@
+// allot/engine.h: the embedded Allot engine.
+//
+//   allot::Config cfg;                 // cfg.threads = 0: one shard thread per core
+//   allot::Engine engine(cfg);         // starts the shard threads
+//   allot::Reply r = engine.call({"INV.CREATE", "concert:42", "5000", "LIMIT", "1"});
+//   allot::Reply h = engine.call({"INV.HOLD", "concert:42", "user:17"});
+//
+// Every command of allotd is available with the same arguments and the same replies as
+// Reply values. Keys are spread over the shards by Redis Cluster's slot function
+// (CRC16 of the key or of its {hash tag}); each shard is owned by one thread, and a call
+// is executed on the thread that owns its keys. A command whose keys span shards is
+// executed atomically over all of them.
+//
+// Threading contract: call(), call_async() and call_batch() may be invoked concurrently
+// from any number of application threads. A callback passed to call_async() runs on a
+// shard thread: it must be short and must not call the Engine synchronously (it may call
+// call_async()). The Engine must outlive every pending call; its destructor waits for
+// the shard threads to finish the work already queued and stops them.
+#pragma once
+
+#include <allot/config.h>
+#include <allot/reply.h>
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace allot {
+
+namespace internal {
+class EngineImpl;
+}
+
+// Per-caller state that Redis keeps per connection: the selected database and the
+// protocol version (which changes the shape of a few replies, e.g. maps in RESP2).
+struct Session {
+  int db = 0;
+  int resp = 3;
+};
+
+class Engine {
+ public:
+  using Callback = std::function<void(Reply)>;
+
+  explicit Engine(const Config& cfg = Config());
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs one command synchronously and returns its reply. args[0] is the command name
+  // (any case). Uses database 0 unless a Session is given.
+  Reply call(std::initializer_list<std::string_view> args);
+  Reply call(std::span<const std::string_view> args);
+  Reply call(std::span<const std::string> args);
+  Reply call(Session& session, std::span<const std::string_view> args);
+
+  // Runs one command asynchronously; `done` receives the reply on a shard thread.
+  void call_async(std::span<const std::string_view> args, Callback done);
+  void call_async(Session& session, std::span<const std::string_view> args, Callback done);
+
+  // Runs many commands and returns their replies in order. Commands for the same shard
+  // travel in one message, which amortizes the cross-thread hand-off. Each command is
+  // atomic on its own; the batch as a whole is not a transaction.
+  std::vector<Reply> call_batch(const std::vector<std::vector<std::string>>& commands);
+
+  // Number of shard threads.
+  unsigned shards() const;
+  // Shard that owns `key`.
+  unsigned shard_of(std::string_view key) const;
+
+  internal::EngineImpl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<internal::EngineImpl> impl_;
+};
+
+}  // namespace allot
