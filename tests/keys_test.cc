@@ -334,6 +334,29 @@ TEST_F(KeysTest, CopyToAnotherDb) {
   EXPECT_EQ(Run({"COPY", "a"}), Err("ERR wrong number of arguments for 'copy' command"));
 }
 
+TEST_F(KeysTest, MoveToAnotherDb) {
+  EXPECT_EQ(Run({"MOVE", "a", "1"}), Int(0));
+  EXPECT_EQ(Run({"MOVE", "a", "0"}), Err("ERR source and destination objects are the same"));
+  EXPECT_EQ(Run({"MOVE", "a", "16"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"MOVE", "a", "-1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"MOVE", "a", "x"}), Err(kNotInt));
+  EXPECT_EQ(Run({"SET", "a", "1", "EX", "100"}), Ok());
+  EXPECT_EQ(Run({"MOVE", "a", "2"}), Int(1));
+  EXPECT_EQ(Run({"EXISTS", "a"}), Int(0));
+  EXPECT_EQ(Run({"SET", "a", "2"}), Ok());
+  EXPECT_EQ(Run({"MOVE", "a", "2"}), Int(0));
+  EXPECT_EQ(Run({"GET", "a"}), Bulk("2"));
+  EXPECT_EQ(Run({"SELECT", "2"}), Ok());
+  EXPECT_EQ(Run({"GET", "a"}), Bulk("1"));
+  EXPECT_EQ(Run({"TTL", "a"}), Int(100));
+  EXPECT_EQ(Run({"MOVE", "a", "0"}), Int(0));
+  EXPECT_EQ(Run({"DEL", "a"}), Int(1));
+  EXPECT_EQ(Run({"SELECT", "0"}), Ok());
+  EXPECT_EQ(Run({"MOVE", "a", "2"}), Int(1));
+  EXPECT_EQ(Run({"DBSIZE"}), Int(0));
+  EXPECT_EQ(Run({"MOVE", "a"}), Err("ERR wrong number of arguments for 'move' command"));
+}
+
 TEST_F(KeysTest, KeysPatternsSkipExpired) {
   EXPECT_EQ(Run({"KEYS", "*"}), Arr({}));
   EXPECT_EQ(Run({"MSET", "user:1", "a", "user:2", "b", "user:10", "c", "item:1", "d"}), Ok());

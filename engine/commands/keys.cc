@@ -1,5 +1,5 @@
 // keys.cc: the generic key family: DEL, UNLINK, EXISTS, TYPE, TOUCH, the EXPIRE and TTL
-// families, PERSIST, RENAME, RENAMENX and COPY. The keyless commands that walk every shard
+// families, PERSIST, RENAME, RENAMENX, COPY and MOVE. The keyless commands that walk every shard
 // (KEYS, SCAN, RANDOMKEY) are in keys_scan.cc.
 //
 // Replies and errors follow Redis 7 (expire.c, db.c). Every lookup goes through Db::find,
@@ -191,6 +191,17 @@ struct CopyOptions {
   Reply error;  // an error reply when parsing failed, else null
 };
 
+// A database index argument (COPY's DB, MOVE): an int, then within SELECT's range.
+OpResult<int> ParseDbIndex(std::string_view arg) {
+  int64_t db = 0;
+  if (!ParseInt64(arg, &db) || db < std::numeric_limits<int>::min() ||
+      db > std::numeric_limits<int>::max()) {
+    return OpStatus::kNotInteger;
+  }
+  if (db < 0 || db >= limits::kDatabaseCount) return OpStatus::kDbIndex;
+  return static_cast<int>(db);
+}
+
 // COPY's [DB destination-db] [REPLACE] in args[3..]; db defaults to the session's.
 CopyOptions ParseCopyOptions(Args args, int session_db) {
   CopyOptions o;
@@ -199,17 +210,12 @@ CopyOptions ParseCopyOptions(Args args, int session_db) {
     if (EqualsIgnoreCase(args[j], "REPLACE")) {
       o.replace = true;
     } else if (EqualsIgnoreCase(args[j], "DB") && j + 1 < args.size()) {
-      int64_t db = 0;
-      if (!ParseInt64(args[++j], &db) || db < std::numeric_limits<int>::min() ||
-          db > std::numeric_limits<int>::max()) {
-        o.error = ErrorReply(OpStatus::kNotInteger);
+      OpResult<int> db = ParseDbIndex(args[++j]);
+      if (!db.ok()) {
+        o.error = ErrorReply(db.status());
         return o;
       }
-      if (db < 0 || db >= limits::kDatabaseCount) {
-        o.error = ErrorReply(OpStatus::kDbIndex);
-        return o;
-      }
-      o.db = static_cast<int>(db);
+      o.db = *db;
     } else {
       o.error = ErrorReply(OpStatus::kSyntax);
       return o;
@@ -238,6 +244,26 @@ Reply CmdCopy(CmdCtx& ctx, Args args) {
   return Reply::Int(1);
 }
 
+// MOVE key db: moves the key (with its TTL) to another database of the same shard; 0 if
+// it is missing or the destination database already has the key.
+Reply CmdMove(CmdCtx& ctx, Args args) {
+  OpResult<int> db = ParseDbIndex(args[2]);
+  if (!db.ok()) return ErrorReply(db.status());
+  if (*db == ctx.session->db) {
+    return Reply::Error("ERR source and destination objects are the same");
+  }
+  Db& src = ctx.db(args[1]);
+  Entry* e = src.find(args[1], ctx.now_ms);
+  if (e == nullptr) return Reply::Int(0);
+  Db& dst = ctx.shard_of(args[1]).dbs[*db];
+  if (dst.find(args[1], ctx.now_ms) != nullptr) return Reply::Int(0);
+  int64_t at_ms = e->expire_at_ms;
+  Entry* moved = dst.insert(args[1], std::move(e->value), ctx.now_ms);
+  if (at_ms != 0) dst.set_expire(moved, at_ms);
+  src.erase(e);
+  return Reply::Int(1);
+}
+
 constexpr uint32_t kW = kCmdWrite;
 constexpr uint32_t kR = kCmdReadOnly;
 constexpr uint32_t kF = kCmdFast;
@@ -260,6 +286,7 @@ constexpr CommandSpec kKeyCommands[] = {
     {"RENAME", 3, kW, 1, 2, 1, CmdRename},
     {"RENAMENX", 3, kW | kF, 1, 2, 1, CmdRenamenx},
     {"COPY", -3, kW | kCmdDenyOom, 1, 2, 1, CmdCopy},
+    {"MOVE", 3, kW | kF, 1, 1, 1, CmdMove},
 };
 
 }  // namespace
