@@ -41,10 +41,24 @@ inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;  // total, qty, 
 inline constexpr int64_t kHoldTtlMsMax = int64_t{30} * 24 * 3600 * 1000;  // 30 days.
 inline constexpr int64_t kHoldTtlMsDefault = 5 * 60 * 1000;  // The seeds' 5-minute checkout.
 inline constexpr size_t kUserIdBytesMax = 1024;
-// Holds and buyers per item are bounded by available units and by memory (maxmemory).
+// Hold ids (assigned or client-chosen with INV.HOLD ... ID) and INV.BUY request ids.
+inline constexpr size_t kHoldIdBytesMax = 256;
+inline constexpr size_t kRequestIdBytesMax = 256;
+// Resolved (confirmed, released, expired) holds an item remembers so that a retried
+// CONFIRM/RELEASE/EXTEND/HOLD ID gets the same answer; the oldest resolution is forgotten
+// first, after which its id answers "no such hold".
+inline constexpr size_t kResolvedHoldsPerItemMax = 65536;
+// Successful INV.BUY ... ID request ids an item remembers for idempotent retries (FIFO).
+inline constexpr size_t kBuyRequestIdsPerItemMax = 65536;
+// Open holds and buyers per item are bounded by its units (every hold and every buyer
+// has at least one unit) and by memory (maxmemory).
 
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
 static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);
+// A deadline (now + TTL, pushed by EXTEND up to now + max) must fit in int64 for any clock.
+static_assert(kHoldTtlMsMax < (int64_t{1} << 62) / 2);
+static_assert(kInventoryUnitsMax < (int64_t{1} << 62), "total + restock cannot overflow");
+static_assert(kResolvedHoldsPerItemMax > 0 && kBuyRequestIdsPerItemMax > 0);
 
 }  // namespace allot::limits

@@ -46,6 +46,8 @@ std::string_view ErrorText(OpStatus s) {
       return "ERR hold expired";
     case OpStatus::kNotEnoughStock:
       return "ERR not enough units available";
+    case OpStatus::kIdConflict:
+      return "ERR id already used by another request";
   }
   ALLOT_CHECK(false && "ErrorText(kOk)");
   return {};

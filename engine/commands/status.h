@@ -32,6 +32,7 @@ enum class OpStatus : uint8_t {
   kNoSuchHold,           // ERR no such hold
   kHoldExpired,          // ERR hold expired
   kNotEnoughStock,       // ERR not enough units available (INV.WITHDRAW)
+  kIdConflict,  // ERR id already used by another request (INV.HOLD/INV.BUY ... ID)
 };
 
 // The error reply for a non-OK status. Crashes on kOk (a programmer error).
