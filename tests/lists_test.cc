@@ -358,6 +358,46 @@ TEST_F(ListsTest, RpoplpushMovesTailToHead) {
   EXPECT_EQ(All("{x}a"), BulkArr({"1", "2"}));
 }
 
+TEST_F(ListsTest, Lmpop) {
+  auto [k1, k2] = KeysOnTwoShards();
+  EXPECT_EQ(Run({"RPUSH", k2, "a", "b", "c"}), Int(3));
+  // The first key holding a list wins; the reply names it.
+  EXPECT_EQ(Run({"LMPOP", "2", k1, k2, "RIGHT", "COUNT", "2"}),
+            Arr({Bulk(k2), BulkArr({"c", "b"})}));
+  EXPECT_EQ(Run({"LMPOP", "2", k1, k2, "left", "count", "5"}), Arr({Bulk(k2), BulkArr({"a"})}));
+  EXPECT_EQ(Run({"DBSIZE"}), Int(0));  // emptied: deleted
+  Reply none = Run({"LMPOP", "2", k1, k2, "LEFT"});
+  EXPECT_TRUE(none.is_null_array()) << none.debug_string();
+  EXPECT_EQ(Run({"RPUSH", k1, "x", "y"}), Int(2));
+  EXPECT_EQ(Run({"RPUSH", k2, "z"}), Int(1));
+  EXPECT_EQ(Run({"LMPOP", "2", k1, k2, "LEFT"}), Arr({Bulk(k1), BulkArr({"x"})}));  // COUNT 1
+  EXPECT_EQ(Run({"LMPOP", "1", k2, "LEFT"}), Arr({Bulk(k2), BulkArr({"z"})}));
+}
+
+TEST_F(ListsTest, LmpopErrors) {
+  constexpr std::string_view kNumkeys = "ERR numkeys should be greater than 0";
+  EXPECT_EQ(Run({"LMPOP", "0", "l", "LEFT"}), Err(kNumkeys));
+  EXPECT_EQ(Run({"LMPOP", "-1", "l", "LEFT"}), Err(kNumkeys));
+  EXPECT_EQ(Run({"LMPOP", "x", "l", "LEFT"}), Err(kNumkeys));
+  EXPECT_EQ(Run({"LMPOP", "2", "l", "LEFT"}), Err("ERR syntax error"));  // no position word
+  EXPECT_EQ(Run({"LMPOP", "9223372036854775807", "l", "LEFT"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "3", "a", "b", "LEFT"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "UP"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "LEFT", "COUNT", "0"}),
+            Err("ERR count should be greater than 0"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "LEFT", "COUNT", "x"}),
+            Err("ERR count should be greater than 0"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "LEFT", "COUNT"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l", "LEFT", "FOO"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"LMPOP", "1", "l"}), Err("ERR wrong number of arguments for 'lmpop' command"));
+  // A key of another type before any list: WRONGTYPE; after a list: never looked at.
+  EXPECT_EQ(Run({"SET", "{k}s", "v"}), Ok());
+  EXPECT_EQ(Run({"LMPOP", "2", "{k}l", "{k}s", "LEFT"}), Err(kWrongType));
+  EXPECT_EQ(Run({"RPUSH", "{k}l", "x"}), Int(1));
+  EXPECT_EQ(Run({"LMPOP", "2", "{k}l", "{k}s", "LEFT"}), Arr({Bulk("{k}l"), BulkArr({"x"})}));
+}
+
 TEST_F(ListsTest, OtherCommandsSeeEmptyListsAsMissing) {
   EXPECT_EQ(Run({"RPUSH", "l", "a"}), Int(1));
   EXPECT_EQ(Run({"LPOP", "l"}), Bulk("a"));

@@ -89,12 +89,19 @@ class Model {
     if (c == "SISMEMBER") return Sismember(cmd[1], cmd[2]);
     if (c == "SCARD") return Scard(cmd[1]);
     if (c == "SMEMBERS") return Smembers(cmd[1]);
-    if (c == "LPUSH" || c == "RPUSH") return Push(cmd);
+    if (c == "LPUSH" || c == "RPUSH" || c == "LPUSHX" || c == "RPUSHX") return Push(cmd);
     if (c == "LPOP" || c == "RPOP") return Pop(cmd);
     if (c == "LLEN") return Llen(cmd[1]);
     if (c == "LRANGE") return Lrange(cmd[1], std::stoll(cmd[2]), std::stoll(cmd[3]));
     if (c == "LINDEX") return Lindex(cmd[1], std::stoll(cmd[2]));
     if (c == "LMOVE") return Lmove(cmd);
+    if (c == "RPOPLPUSH") return Lmove({"LMOVE", cmd[1], cmd[2], "RIGHT", "LEFT"});
+    if (c == "LSET") return Lset(cmd[1], std::stoll(cmd[2]), cmd[3]);
+    if (c == "LREM") return Lrem(cmd[1], std::stoll(cmd[2]), cmd[3]);
+    if (c == "LINSERT") return Linsert(cmd);
+    if (c == "LTRIM") return Ltrim(cmd[1], std::stoll(cmd[2]), std::stoll(cmd[3]));
+    if (c == "LPOS") return Lpos(cmd);
+    if (c == "LMPOP") return Lmpop(cmd);
     if (c == "PEXPIRE") return Pexpire(cmd[1], std::stoll(cmd[2]));
     if (c == "PTTL") return Pttl(cmd[1]);
     if (c == "DBSIZE") return Reply::Int(static_cast<int64_t>(keys_.size()));
@@ -220,11 +227,12 @@ class Model {
   }
   Reply Push(const std::vector<std::string>& cmd) {
     ModelValue* v = Find(cmd[1]);
+    if (v == nullptr && cmd[0].back() == 'X') return Reply::Int(0);  // LPUSHX, RPUSHX
     if (v == nullptr) v = &(keys_[cmd[1]] = ModelValue{ModelList()});
     ModelList* list = As<ModelList>(v);
     if (list == nullptr) return Reply::Error(kWrongType);
     for (size_t i = 2; i < cmd.size(); ++i) {
-      if (cmd[0] == "LPUSH") {
+      if (cmd[0][0] == 'L') {
         list->push_front(cmd[i]);
       } else {
         list->push_back(cmd[i]);
@@ -313,6 +321,114 @@ class Model {
     if (from->empty()) keys_.erase(cmd[1]);
     return Reply::Bulk(s);
   }
+  Reply Lset(const std::string& k, int64_t index, const std::string& s) {
+    ModelValue* v = Find(k);
+    if (v == nullptr) return Reply::Error("ERR no such key");
+    ModelList* list = As<ModelList>(v);
+    if (list == nullptr) return Reply::Error(kWrongType);
+    const int64_t n = static_cast<int64_t>(list->size());
+    const int64_t i = index < 0 ? n + index : index;
+    if (i < 0 || i >= n) return Reply::Error("ERR index out of range");
+    (*list)[i] = s;
+    return Reply::Ok();
+  }
+  // Removes the first |count| matches walking from the head (count > 0) or the tail
+  // (count < 0), or every match (count 0).
+  Reply Lrem(const std::string& k, int64_t count, const std::string& s) {
+    ModelValue* v = Find(k);
+    if (v == nullptr) return Reply::Int(0);
+    ModelList* list = As<ModelList>(v);
+    if (list == nullptr) return Reply::Error(kWrongType);
+    const int64_t n = static_cast<int64_t>(list->size());
+    std::set<int64_t> doomed;
+    for (int64_t step = 0; step < n; ++step) {
+      const int64_t i = count < 0 ? n - 1 - step : step;
+      const bool room = count == 0 || static_cast<int64_t>(doomed.size()) < std::abs(count);
+      if ((*list)[i] == s && room) doomed.insert(i);
+    }
+    ModelList kept;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!doomed.count(i)) kept.push_back((*list)[i]);
+    }
+    *list = kept;
+    if (list->empty()) keys_.erase(k);
+    return Reply::Int(static_cast<int64_t>(doomed.size()));
+  }
+  Reply Linsert(const std::vector<std::string>& cmd) {
+    ModelValue* v = Find(cmd[1]);
+    if (v == nullptr) return Reply::Int(0);
+    ModelList* list = As<ModelList>(v);
+    if (list == nullptr) return Reply::Error(kWrongType);
+    for (size_t i = 0; i < list->size(); ++i) {
+      if ((*list)[i] != cmd[3]) continue;
+      list->insert(list->begin() + static_cast<int64_t>(cmd[2] == "AFTER" ? i + 1 : i), cmd[4]);
+      return Reply::Int(static_cast<int64_t>(list->size()));
+    }
+    return Reply::Int(-1);
+  }
+  // Keeps the elements LRANGE start stop would return.
+  Reply Ltrim(const std::string& k, int64_t start, int64_t stop) {
+    ModelValue* v = Find(k);
+    if (v == nullptr) return Reply::Ok();
+    ModelList* list = As<ModelList>(v);
+    if (list == nullptr) return Reply::Error(kWrongType);
+    ModelList kept;
+    const Reply range = Lrange(k, start, stop);
+    for (const Reply& r : range.array()) kept.push_back(r.string());
+    *list = kept;
+    if (list->empty()) keys_.erase(k);
+    return Reply::Ok();
+  }
+  // LPOS k element [RANK r] [COUNT c] [MAXLEN m], with valid option values only.
+  Reply Lpos(const std::vector<std::string>& cmd) {
+    int64_t rank = 1;
+    int64_t count = -1;  // not given
+    int64_t maxlen = 0;
+    for (size_t i = 3; i + 1 < cmd.size(); i += 2) {
+      int64_t value = std::stoll(cmd[i + 1]);
+      if (cmd[i] == "RANK") rank = value;
+      if (cmd[i] == "COUNT") count = value;
+      if (cmd[i] == "MAXLEN") maxlen = value;
+    }
+    ModelValue* v = Find(cmd[1]);
+    if (v == nullptr) return count == -1 ? Reply::Null() : Reply::Array();
+    ModelList* list = As<ModelList>(v);
+    if (list == nullptr) return Reply::Error(kWrongType);
+    // The positions of the matches, in scan order, among the first maxlen scanned.
+    const int64_t n = static_cast<int64_t>(list->size());
+    std::vector<int64_t> matches;
+    for (int64_t step = 0; step < n && (maxlen == 0 || step < maxlen); ++step) {
+      const int64_t i = rank < 0 ? n - 1 - step : step;
+      if ((*list)[i] == cmd[2]) matches.push_back(i);
+    }
+    // Skip the first |rank| - 1 matches.
+    matches.erase(matches.begin(),
+                  matches.begin() + std::min<int64_t>(std::abs(rank) - 1, matches.size()));
+    if (count == -1) return matches.empty() ? Reply::Null() : Reply::Int(matches[0]);
+    if (count > 0 && static_cast<int64_t>(matches.size()) > count) matches.resize(count);
+    std::vector<Reply> out;
+    for (int64_t m : matches) out.push_back(Reply::Int(m));
+    return Reply::Array(std::move(out));
+  }
+  // LMPOP numkeys key... LEFT|RIGHT [COUNT c]: the first non-empty list gives up to c.
+  Reply Lmpop(const std::vector<std::string>& cmd) {
+    const int64_t numkeys = std::stoll(cmd[1]);
+    const bool left = cmd[2 + numkeys] == "LEFT";
+    const int64_t count =
+        cmd.size() > static_cast<size_t>(3 + numkeys) ? std::stoll(cmd.back()) : 1;
+    for (int64_t k = 0; k < numkeys; ++k) {
+      const std::string& key = cmd[2 + k];
+      ModelValue* v = Find(key);
+      if (v == nullptr) continue;
+      ModelList* list = As<ModelList>(v);
+      if (list == nullptr) return Reply::Error(kWrongType);
+      std::vector<Reply> popped;
+      const int64_t n = std::min<int64_t>(count, list->size());
+      for (int64_t i = 0; i < n; ++i) popped.push_back(Reply::Bulk(PopOne(key, list, left)));
+      return Reply::Array({Reply::Bulk(key), Reply::Array(std::move(popped))});
+    }
+    return Reply::NullArray();
+  }
   Reply Pexpire(const std::string& k, int64_t ms) {
     ModelValue* v = Find(k);
     if (v == nullptr) return Reply::Int(0);
@@ -358,7 +474,10 @@ const std::vector<FamilyInfo>& Families() {
       {kStrings, "strings", {"INCR", "INCRBY", "DECR", "APPEND", "STRLEN", "MSET", "MGET"}},
       {kKeys, "keys", {"DEL", "EXISTS", "TYPE"}},
       {kSets, "sets", {"SADD", "SREM", "SISMEMBER", "SCARD", "SMEMBERS"}},
-      {kLists, "lists", {"LPUSH", "RPUSH", "LPOP", "RPOP", "LLEN", "LRANGE", "LINDEX", "LMOVE"}},
+      {kLists,
+       "lists",
+       {"LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LLEN", "LRANGE", "LINDEX", "LMOVE",
+        "RPOPLPUSH", "LSET", "LREM", "LINSERT", "LTRIM", "LPOS", "LMPOP"}},
       {kExpire, "expire", {"PEXPIRE", "PTTL"}},
   };
   return f;
@@ -513,26 +632,61 @@ class Generator {
     }
   }
 
-  std::vector<std::string> Lists() {
-    switch (Below(8)) {
-      case 0:
+  std::vector<std::string> ListAddOrRemove() {
+    if (Adding()) {
+      const bool x = Below(4) == 0;  // LPUSHX / RPUSHX: only onto an existing list
+      std::vector<std::string> cmd = {
+          Below(2) == 0 ? (x ? "LPUSHX" : "LPUSH") : (x ? "RPUSHX" : "RPUSH"), Key(kListKeys)};
+      AddMembers(cmd, 2);
+      return cmd;
+    }
+    switch (Below(6)) {
+      case 0: {
+        std::vector<std::string> cmd = {"LMPOP", std::to_string(1 + Below(3))};
+        for (uint64_t n = std::stoull(cmd[1]); n > 0; --n) cmd.push_back(Key(kListKeys));
+        cmd.push_back(Side());
+        if (Below(2) == 0) cmd.insert(cmd.end(), {"COUNT", std::to_string(1 + Below(4))});
+        return cmd;
+      }
       case 1:
-      case 2: {
-        if (Adding()) {
-          std::vector<std::string> cmd = {Below(2) == 0 ? "LPUSH" : "RPUSH", Key(kListKeys)};
-          AddMembers(cmd, 2);
-          return cmd;
-        }
+        return {"LREM", Key(kListKeys), std::to_string(static_cast<int64_t>(Below(7)) - 3),
+                Member()};
+      case 2:
+        return {"LTRIM", Key(kListKeys), Index(), Index()};
+      default: {
         std::vector<std::string> cmd = {Below(2) == 0 ? "LPOP" : "RPOP", Key(kListKeys)};
         if (Below(2) == 0) cmd.push_back(std::to_string(Below(6)));
         return cmd;
       }
+    }
+  }
+
+  std::vector<std::string> Lists() {
+    switch (Below(12)) {
+      case 0:
+      case 1:
+      case 2:
+        return ListAddOrRemove();
       case 3:
         return {"LLEN", Key(kListKeys)};
       case 4:
         return {"LRANGE", Key(kListKeys), Index(), Index()};
       case 5:
         return {"LINDEX", Key(kListKeys), Index()};
+      case 6: {
+        std::vector<std::string> cmd = {"LPOS", Key(kListKeys), Member()};
+        const int64_t rank = 1 + static_cast<int64_t>(Below(3));
+        if (Below(2) == 0) cmd.insert(cmd.end(), {"RANK", std::to_string(Below(2) ? rank : -rank)});
+        if (Below(2) == 0) cmd.insert(cmd.end(), {"COUNT", std::to_string(Below(4))});
+        if (Below(2) == 0) cmd.insert(cmd.end(), {"MAXLEN", std::to_string(Below(7))});
+        return cmd;
+      }
+      case 7:
+        return {"LSET", Key(kListKeys), Index(), Member()};
+      case 8:
+        return {"LINSERT", Key(kListKeys), Below(2) == 0 ? "BEFORE" : "AFTER", Member(), Member()};
+      case 9:
+        return {"RPOPLPUSH", Key(kListKeys), Key(kListKeys)};
       default:
         return {"LMOVE", Key(kListKeys), Key(kListKeys), Side(), Side()};
     }

@@ -1,4 +1,6 @@
-// lists.cc: the list family (LPUSH, LPOP, LRANGE, LMOVE, ...), with Redis 7's replies.
+// lists.cc: the list family (LPUSH, LPOP, LRANGE, LMOVE, LMPOP, ...), with Redis 7's
+// replies. The blocking variants (BLPOP, BLMOVE, ...) are not here: the engine has no
+// blocking machinery yet.
 //
 // A list is a ListValue (std::deque<std::string>): O(1) at both ends, O(1) random access.
 // As in Redis, a list that becomes empty is deleted, so no empty list is ever visible,
@@ -374,6 +376,55 @@ Reply CmdRpoplpush(CmdCtx& ctx, Args args) {
   return MoveGeneric(ctx, args, End::kRight, End::kLeft);
 }
 
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the key arguments, or none when
+// numkeys is not a count that fits the arguments (the handler then replies the error).
+void LmpopKeys(Args args, std::vector<size_t>& out) {
+  int64_t numkeys = 0;
+  if (!ParseInt64(args[1], &numkeys) || numkeys < 1) return;
+  if (static_cast<uint64_t>(numkeys) > args.size() - 3) return;
+  for (size_t i = 2; i < 2 + static_cast<size_t>(numkeys); ++i) out.push_back(i);
+}
+
+// Pops up to count elements from the first key (in argument order) holding a non-empty
+// list, replying [key, [elements]]; a null array when none does. A key of another type
+// met before a list ends the command with WRONGTYPE, as in Redis.
+Reply CmdLmpop(CmdCtx& ctx, Args args) {
+  int64_t numkeys = 0;
+  if (!ParseInt64(args[1], &numkeys) || numkeys < 1) {
+    return Reply::Error("ERR numkeys should be greater than 0");
+  }
+  // The position word follows the keys: it must exist.
+  if (static_cast<uint64_t>(numkeys) > args.size() - 3) return ErrorReply(OpStatus::kSyntax);
+  const size_t where_idx = 2 + static_cast<size_t>(numkeys);
+  End end = End::kLeft;
+  if (!ParseEnd(args[where_idx], &end)) return ErrorReply(OpStatus::kSyntax);
+  int64_t count = -1;
+  for (size_t j = where_idx + 1; j < args.size(); ++j) {
+    if (count == -1 && EqualsIgnoreCase(args[j], "COUNT") && j + 1 < args.size()) {
+      if (!ParseInt64(args[++j], &count) || count < 1) {
+        return Reply::Error("ERR count should be greater than 0");
+      }
+    } else {
+      return ErrorReply(OpStatus::kSyntax);
+    }
+  }
+  if (count == -1) count = 1;
+  for (size_t k = 2; k < where_idx; ++k) {
+    Db& db = ctx.db(args[k]);
+    OpResult<Entry*> found = FindList(db, args[k], ctx.now_ms);
+    if (!found.ok()) return ErrorReply(found.status());
+    if (*found == nullptr) continue;
+    ListValue& list = (*found)->as<ListValue>();
+    std::vector<Reply> popped;
+    const size_t n = std::min(list.size(), static_cast<size_t>(count));
+    popped.reserve(n);
+    for (size_t i = 0; i < n; ++i) popped.push_back(Reply::Bulk(PopEnd(list, end)));
+    DeleteIfEmpty(db, *found);
+    return Reply::Array({Reply::Bulk(args[k]), Reply::Array(std::move(popped))});
+  }
+  return Reply::NullArray();
+}
+
 constexpr uint32_t kW = kCmdWrite;
 constexpr uint32_t kR = kCmdReadOnly;
 
@@ -394,6 +445,7 @@ constexpr CommandSpec kListCommands[] = {
     {"LPOS", -3, kR, 1, 1, 1, CmdLpos},
     {"LMOVE", 5, kW | kCmdDenyOom, 1, 2, 1, CmdLmove},
     {"RPOPLPUSH", 3, kW | kCmdDenyOom, 1, 2, 1, CmdRpoplpush},
+    {"LMPOP", -4, kW, 0, 0, 0, CmdLmpop, LmpopKeys},
 };
 
 }  // namespace
