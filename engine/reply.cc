@@ -66,7 +66,7 @@ bool operator==(const Reply& a, const Reply& b) {
     case Reply::Kind::kDouble:
       return a.dbl_ == b.dbl_;
     case Reply::Kind::kNull:
-      return true;
+      return a.int_ == b.int_;  // a null array (*-1) is not a null bulk ($-1) in RESP2
     case Reply::Kind::kStatus:
     case Reply::Kind::kError:
     case Reply::Kind::kBulk:
