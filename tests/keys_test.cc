@@ -1,7 +1,9 @@
 // keys_test.cc: the generic key family (keys.cc, keys_scan.cc) and key expiry, against
 // Redis 7's replies. Expected replies and error texts were checked against redis-server 7.0.
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "engine/engine_impl.h"
 #include "tests/support/engine_fixture.h"
@@ -493,6 +495,33 @@ TEST_F(KeysTest, ActiveExpiryPerDatabase) {
   RunTimers();
   EXPECT_EQ(Run({"SELECT", "5"}), Ok());
   EXPECT_EQ(Run({"DBSIZE"}), Int(0));
+}
+
+TEST_F(KeysTest, CrossShardRenameIsAtomicForConcurrentReaders) {
+  ASSERT_NE(engine().shard_of("a"), engine().shard_of("b"));
+  EXPECT_EQ(Run({"SET", "a", "v", "EX", "1000"}), Ok());
+  std::atomic<bool> stop{false};
+  std::thread mover([&] {
+    Session s;
+    for (int i = 0; i < 1000; ++i) {
+      std::string_view ab[] = {"RENAME", "a", "b"};
+      std::string_view ba[] = {"RENAME", "b", "a"};
+      EXPECT_EQ(engine().call(s, ab), Ok());
+      EXPECT_EQ(engine().call(s, ba), Ok());
+    }
+    stop.store(true);
+  });
+  Session s;
+  int reads = 0;
+  while (!stop.load() || reads == 0) {
+    std::string_view args[] = {"EXISTS", "a", "b"};
+    EXPECT_EQ(engine().call(s, args), Int(1)) << "the key was in neither or both places";
+    ++reads;
+    if (HasFailure()) break;  // still join the mover below
+  }
+  mover.join();
+  EXPECT_EQ(Run({"GET", "a"}), Bulk("v"));
+  EXPECT_EQ(Run({"TTL", "a"}), Int(1000));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // strings_test.cc: the string family (strings.cc, counters.cc) against Redis 7's replies.
 // Expected replies and error texts were checked against redis-server 7.0.
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "engine/engine_impl.h"
 #include "tests/support/engine_fixture.h"
@@ -478,6 +480,33 @@ TEST_F(StringsTest, Setrange) {
   EXPECT_EQ(Run({"SETRANGE", "s", "0", "b"}), Err(kWrongType));
   EXPECT_EQ(Run({"SETRANGE", "s", "a", "b"}), Err(kNotInt));
   EXPECT_EQ(Run({"SETRANGE", "s", "0", ""}), Err(kWrongType));
+}
+
+TEST_F(StringsTest, MsetIsAtomicForConcurrentMget) {
+  ASSERT_NE(engine().shard_of("a"), engine().shard_of("b"));
+  EXPECT_EQ(Run({"MSET", "a", "0", "b", "0"}), Ok());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    Session s;
+    for (int i = 1; i <= 2000; ++i) {
+      std::string v = std::to_string(i);
+      std::string_view args[] = {"MSET", "a", v, "b", v};
+      EXPECT_EQ(engine().call(s, args), Ok());
+    }
+    stop.store(true);
+  });
+  Session s;
+  int reads = 0;
+  while (!stop.load() || reads == 0) {
+    std::string_view args[] = {"MGET", "a", "b"};
+    Reply r = engine().call(s, args);
+    EXPECT_TRUE(r.size() == 2 && r.array()[0] == r.array()[1])
+        << "MGET saw half of an MSET: " << r.debug_string();
+    ++reads;
+    if (HasFailure()) break;  // still join the writer below
+  }
+  writer.join();
+  EXPECT_EQ(Run({"MGET", "a", "b"}), BulkArr({"2000", "2000"}));
 }
 
 }  // namespace
