@@ -1,6 +1,9 @@
 // sets_test.cc: the set family against Redis 7's replies and error texts (checked against
 // redis-server 7.0), including keys spread over shards.
 #include <algorithm>
+#include <iterator>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -598,6 +601,100 @@ TEST_F(SetsTest, Resp2RepliesHaveTheSameShapes) {
   EXPECT_EQ(Run({"SMEMBERS", "s"}), BulkSet({"a"}));
   EXPECT_EQ(Run({"SRANDMEMBER", "s", "-2"}), BulkArr({"a", "a"}));
   EXPECT_EQ(Run({"SMISMEMBER", "s", "a"}), Arr({Int(1)}));
+}
+
+TEST_F(SetsTest, RandomizedAgainstAModel) {
+  // A seeded random mix of writes over keys on every shard, checked after each step
+  // against std::set (SPOP's choice is taken from the reply).
+  std::mt19937 rng(20260101);
+  std::vector<std::string> keys = KeysOnDistinctShards("rm:", 4);
+  keys.push_back("{rm}a");
+  keys.push_back("{rm}b");
+  std::map<std::string, std::set<std::string>> model;
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  auto key = [&] { return keys[pick(keys.size())]; };
+  auto member = [&] { return std::string(1, static_cast<char>('a' + pick(8))); };
+  auto model_set = [&](const std::string& k) -> std::set<std::string> {
+    auto it = model.find(k);
+    return it == model.end() ? std::set<std::string>{} : it->second;
+  };
+  auto store = [&](const std::string& k, std::set<std::string> v) {
+    if (v.empty()) {
+      model.erase(k);
+    } else {
+      model[k] = std::move(v);
+    }
+  };
+  for (int step = 0; step < 3000; ++step) {
+    std::string a = key(), b = key(), c = key(), m = member();
+    std::set<std::string> sa = model_set(a), sb = model_set(b), sc = model_set(c);
+    std::set<std::string> result;
+    switch (pick(8)) {
+      case 0:
+      case 1: {
+        std::string m2 = member();
+        int64_t added = !sa.count(m) + (m2 != m && !sa.count(m2));
+        ASSERT_EQ(Run({"SADD", a, m, m2}), Int(added));
+        sa.insert(m);
+        sa.insert(m2);
+        store(a, sa);
+        break;
+      }
+      case 2:
+        ASSERT_EQ(Run({"SREM", a, m}), Int(static_cast<int64_t>(sa.erase(m))));
+        store(a, sa);
+        break;
+      case 3: {
+        int64_t moved = sa.count(m) ? 1 : 0;
+        ASSERT_EQ(Run({"SMOVE", a, b, m}), Int(moved)) << a << " " << b << " " << m;
+        if (moved && a != b) {
+          sa.erase(m);
+          store(a, sa);
+          sb = model_set(b);
+          sb.insert(m);
+          store(b, sb);
+        }
+        break;
+      }
+      case 4:
+        std::set_intersection(sb.begin(), sb.end(), sc.begin(), sc.end(),
+                              std::inserter(result, result.end()));
+        ASSERT_EQ(Run({"SINTERSTORE", a, b, c}), Int(static_cast<int64_t>(result.size())));
+        store(a, result);
+        break;
+      case 5:
+        std::set_union(sb.begin(), sb.end(), sc.begin(), sc.end(),
+                       std::inserter(result, result.end()));
+        ASSERT_EQ(Run({"SUNIONSTORE", a, b, c}), Int(static_cast<int64_t>(result.size())));
+        store(a, result);
+        break;
+      case 6:
+        std::set_difference(sb.begin(), sb.end(), sc.begin(), sc.end(),
+                            std::inserter(result, result.end()));
+        ASSERT_EQ(Run({"SDIFFSTORE", a, b, c}), Int(static_cast<int64_t>(result.size())));
+        store(a, result);
+        break;
+      case 7: {
+        Reply r = Run({"SPOP", a});
+        if (sa.empty()) {
+          ASSERT_EQ(r, Nil());
+        } else {
+          ASSERT_TRUE(r.is_bulk());
+          ASSERT_EQ(sa.erase(r.string()), 1u) << r.string();
+          store(a, sa);
+        }
+        break;
+      }
+    }
+    for (const std::string& k : keys) {
+      std::set<std::string> want = model_set(k);
+      std::vector<std::string> got = SortedStrings(Run({"SMEMBERS", k}));
+      ASSERT_EQ(got, std::vector<std::string>(want.begin(), want.end())) << "step " << step;
+      if (want.empty()) {
+        ASSERT_EQ(Run({"GET", k}), Nil()) << "empty set kept at step " << step;
+      }
+    }
+  }
 }
 
 }  // namespace
