@@ -226,25 +226,45 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     return sink->deliver(spec->handler(ctx, args));
   }
 
+  Reactor* here = Reactor::current();
+  int single = -1;  // the one shard of every key so far, -1 = none yet
+  bool multi = (spec->flags & kCmdAllShards) != 0;
+  std::vector<size_t> key_indexes;
+  auto visit = [&](size_t k) {
+    int s = static_cast<int>(shard_of_key(args[k]));
+    if (single < 0) {
+      single = s;
+    } else if (s != single) {
+      multi = true;
+    }
+  };
+  if (!multi && spec->keys_fn != nullptr) {
+    KeyIndexes(*spec, args, key_indexes);
+    for (size_t k : key_indexes) visit(k);
+  } else if (!multi && spec->first_key > 0) {
+    // Fixed key positions: walk them without building a vector (the hot path).
+    int argc = static_cast<int>(args.size());
+    int last = spec->last_key >= 0 ? spec->last_key : argc + spec->last_key;
+    int step = spec->key_step > 0 ? spec->key_step : 1;
+    for (int i = spec->first_key; i <= last && i < argc; i += step) visit(static_cast<size_t>(i));
+    if (multi) KeyIndexes(*spec, args, key_indexes);
+  }
+  if (!multi) {
+    unsigned s = single >= 0 ? static_cast<unsigned>(single) : (here != nullptr ? here->id() : 0);
+    if (here == reactors_[s].get()) {
+      return sink->deliver(run_local(*spec, session, args, *shards_[s]));
+    }
+    reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
+    return;
+  }
   std::vector<unsigned> shards;
   if (spec->flags & kCmdAllShards) {
     shards.resize(shards_.size());
     for (unsigned i = 0; i < shards.size(); ++i) shards[i] = i;
   } else {
-    std::vector<size_t> key_indexes;
-    KeyIndexes(*spec, args, key_indexes);
     for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
     std::sort(shards.begin(), shards.end());
     shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-  }
-
-  Reactor* here = Reactor::current();
-  if (shards.empty()) shards.push_back(here != nullptr ? here->id() : 0);
-  if (shards.size() == 1) {
-    unsigned s = shards[0];
-    if (here == reactors_[s].get()) return sink->deliver(run_local(*spec, session, args, *shards_[s]));
-    reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
-    return;
   }
   execute_multi(*spec, session, args, std::move(shards), sink);
 }

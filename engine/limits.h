@@ -35,6 +35,9 @@ inline constexpr size_t kExpireHoldsPerSweepMax = 10000;
 // SCAN: default and maximum COUNT hint.
 inline constexpr size_t kScanCountDefault = 10;
 inline constexpr size_t kScanCountMax = 1 << 20;
+// SRANDMEMBER/HRANDFIELD with a negative count (repetition allowed): the most elements one
+// reply may hold. Redis streams such replies; the engine builds them in memory first.
+inline constexpr uint64_t kRandomRepeatCountMax = 1 << 20;
 
 // Inventory.
 inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;  // total, qty, restock.

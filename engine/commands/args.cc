@@ -57,8 +57,9 @@ bool ParseFloating(std::string_view s, T* out, F conv) {
   T v = conv(buf, &end);
   if (end != buf + s.size()) return false;
   if (std::isnan(v)) return false;
-  // Redis rejects overflow (ERANGE with a huge result) but accepts underflow to 0.
-  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::isinf(v))) return false;
+  // Redis (string2ld, getDoubleFromObject) rejects a range error whose result is infinite or
+  // zero; a range error that still yields a subnormal value is accepted.
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
   *out = v;
   return true;
 }
