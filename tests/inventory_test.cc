@@ -419,6 +419,39 @@ TEST_F(InventoryTest, MovedItemIsRegisteredAgain) {
   EXPECT_EQ(RawHeld("{t}dst"), 1);
 }
 
+TEST_F(InventoryTest, GenericKeyCommandsOnInventoryKeys) {
+  if (Run({"RENAME", "x", "y"}).string().starts_with("ERR unknown command")) {
+    GTEST_SKIP() << "the keys family is not in this branch";
+  }
+  // Pick two names on different shards, so RENAME moves the item across shards.
+  std::string src = "inv:src", dst;
+  for (int i = 0; dst.empty(); ++i) {
+    std::string k = "inv:dst:" + std::to_string(i);
+    if (engine().shard_of(k) != engine().shard_of(src)) dst = k;
+  }
+  EXPECT_EQ(Run({"INV.CREATE", src, "5", "HOLD", "1000"}), Ok());
+  EXPECT_EQ(Run({"INV.HOLD", src, "u"}), Bulk("1"));
+  EXPECT_EQ(Run({"RENAME", src, dst}), Ok());
+  EXPECT_EQ(Run({"INV.GET", src}), Nil());
+  EXPECT_EQ(Run({"INV.USER", dst, "u"}), UserMap(1, 0, {"1"}));  // registers it afresh
+  AdvanceTime(1000);
+  RunTimers();  // the old shard's stale entry is skipped; the new shard expires the hold
+  EXPECT_EQ(ExpiredHolds(), 1u);
+  EXPECT_EQ(RawHeld(dst), 0);
+  // DEL and EXPIRE take the holds with the key; the timers skip what is gone.
+  EXPECT_EQ(Run({"INV.HOLD", dst, "u"}), Bulk("2"));
+  EXPECT_EQ(Run({"DEL", dst}), Int(1));
+  EXPECT_EQ(Run({"INV.CREATE", "gone", "5", "HOLD", "1000"}), Ok());
+  EXPECT_EQ(Run({"INV.HOLD", "gone", "u"}), Bulk("1"));
+  EXPECT_EQ(Run({"PEXPIRE", "gone", "500"}), Int(1));
+  AdvanceTime(500);
+  EXPECT_EQ(Run({"INV.GET", "gone"}), Nil());
+  AdvanceTime(1000);
+  RunTimers();
+  EXPECT_EQ(ExpiredHolds(), 1u);
+  EXPECT_EQ(Run({"TYPE", "gone"}), Status("none"));
+}
+
 TEST_F(InventoryTest, CancelRefundsBoughtUnits) {
   EXPECT_EQ(Run({"INV.CREATE", "item", "10", "LIMIT", "4"}), Ok());
   EXPECT_EQ(Run({"INV.BUY", "item", "u", "QTY", "2"}), Int(1));
