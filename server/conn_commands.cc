@@ -20,7 +20,8 @@ using internal::ToLower;
 
 namespace {
 
-constexpr std::string_view kRedisVersion = "7.0.0";
+// The Redis version whose behaviour allotd follows (Debian 12's redis-server).
+constexpr std::string_view kRedisVersion = "7.0.15";
 
 bool ArityOk(const CommandSpec& spec, size_t argc) {
   if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
@@ -128,16 +129,21 @@ Reply CmdCommand(Args args) {
     }
     return Reply::Map(std::move(out));
   }
-  if (Is(sub, "GETKEYS") && args.size() >= 3) {
+  if (Is(sub, "GETKEYS")) {
+    if (args.size() < 4) {
+      return Reply::Error("ERR wrong number of arguments for 'command|getkeys' command");
+    }
     const CommandSpec* s = table.find(args[2]);
     if (s == nullptr) return Reply::Error("ERR Invalid command specified");
+    if (s->first_key == 0 && s->keys_fn == nullptr) {
+      return Reply::Error("ERR The command has no key arguments");
+    }
     Args cmd = args.subspan(2);
     if (!ArityOk(*s, cmd.size())) {
       return Reply::Error("ERR Invalid number of arguments specified for command");
     }
     std::vector<size_t> idx;
     internal::KeyIndexes(*s, cmd, idx);
-    if (idx.empty()) return Reply::Error("ERR The command has no key arguments");
     std::vector<Reply> keys;
     for (size_t i : idx) keys.push_back(Reply::Bulk(cmd[i]));
     return Reply::Array(std::move(keys));

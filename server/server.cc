@@ -124,7 +124,7 @@ void InfoHook(std::string_view section, std::string& out) {
     utsname u{};
     uname(&u);
     int64_t up_s = (internal::RealClockMs() - s->start_time_ms()) / 1000;
-    AppendKV(out, "redis_version", "7.0.0");
+    AppendKV(out, "redis_version", "7.0.15");
     AppendKV(out, "allot_version", "0.1.0");
     AppendKV(out, "redis_mode", "standalone");
     AppendKV(out, "os", std::string(u.sysname) + " " + u.release + " " + u.machine);
