@@ -68,6 +68,8 @@ class Connection {
   void close_after_reply() { close_after_write_ = true; }
 
   uint64_t id() const { return id_; }
+  // A command of this client is running on another shard (not idle, whatever the clock).
+  bool busy() const { return remote_inflight_; }
   unsigned shard() const { return shard_; }
   ClientMeta& meta() { return meta_; }
   const ClientMeta& meta() const { return meta_; }

@@ -86,6 +86,58 @@ class Listener final : public internal::Completion {
   bool stopping_ = false;
 };
 
+// Once a second on each shard: closes the clients idle longer than `timeout` (Redis's
+// clientsCronHandleTimeout). An io_uring timeout, so it wakes the ring like any other I/O.
+class IdleTimer final : public internal::Completion {
+ public:
+  IdleTimer(Server& server, unsigned shard) : server_(server), shard_(shard) {
+    server_.live_sockets.fetch_add(1);
+  }
+  ~IdleTimer() override { server_.live_sockets.fetch_sub(1); }
+
+  void arm(internal::Reactor& r) {
+    ts_.tv_sec = 1;
+    ts_.tv_nsec = 0;
+    io_uring_sqe* sqe = r.get_sqe();
+    io_uring_prep_timeout(sqe, &ts_, 0, 0);
+    io_uring_sqe_set_data(sqe, this);
+  }
+
+  void on_complete(internal::Reactor& r, int32_t, uint32_t) override {
+    if (stopping_) {
+      delete this;
+      return;
+    }
+    uint64_t timeout_s = server_.limits().timeout_seconds.load(std::memory_order_relaxed);
+    if (timeout_s > 0) {
+      int64_t now = internal::RealClockMs();
+      std::vector<Connection*> idle;
+      for (auto& [id, c] : server_.net(shard_).conns) {
+        int64_t last = c->meta().last_active_ms.load(std::memory_order_relaxed);
+        if (now - last > static_cast<int64_t>(timeout_s) * 1000 && !c->busy()) idle.push_back(c);
+      }
+      for (Connection* c : idle) {
+        LogVerbose("Closing idle client id={}", c->id());
+        c->close_now();
+      }
+    }
+    arm(r);
+  }
+
+  void stop(internal::Reactor& r) {
+    stopping_ = true;
+    io_uring_sqe* sqe = r.get_sqe();
+    io_uring_prep_timeout_remove(sqe, reinterpret_cast<uint64_t>(this), 0);
+    io_uring_sqe_set_data64(sqe, 0);
+  }
+
+ private:
+  Server& server_;
+  unsigned shard_;
+  bool stopping_ = false;
+  __kernel_timespec ts_{};
+};
+
 namespace {
 
 Server* g_server = nullptr;
@@ -212,6 +264,7 @@ void Server::apply_limits(const ServerConfig& cfg) {
   limits_.out_soft_bytes.store(normal.soft_bytes);
   limits_.out_soft_seconds.store(normal.soft_seconds);
   limits_.requirepass_set.store(!cfg.requirepass.empty());
+  limits_.timeout_seconds.store(cfg.timeout_seconds);
 }
 
 ServerConfig Server::config() const {
@@ -311,6 +364,9 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     nets_[shard].listeners.push_back(l);
     l->arm(engine().reactor(shard));
   }
+  auto* timer = new IdleTimer(*this, shard);
+  nets_[shard].timer = timer;
+  timer->arm(engine().reactor(shard));
   return true;
 }
 
@@ -412,6 +468,8 @@ void Server::stop_shard(unsigned shard) {
   net.stopping = true;
   for (Listener* l : net.listeners) l->stop(engine().reactor(shard));
   net.listeners.clear();
+  if (net.timer != nullptr) net.timer->stop(engine().reactor(shard));
+  net.timer = nullptr;
   std::vector<Connection*> conns;
   for (auto& [id, c] : net.conns) conns.push_back(c);
   for (Connection* c : conns) c->close_now();

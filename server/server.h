@@ -31,6 +31,7 @@ namespace allot::server {
 
 class Connection;
 class Listener;
+class IdleTimer;
 
 // Limits read on every request, copied from the config whenever it changes.
 struct LiveLimits {
@@ -41,6 +42,7 @@ struct LiveLimits {
   std::atomic<uint64_t> out_soft_bytes{0};
   std::atomic<uint64_t> out_soft_seconds{0};
   std::atomic<bool> requirepass_set{false};
+  std::atomic<uint64_t> timeout_seconds{0};
 };
 
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
@@ -53,6 +55,7 @@ struct alignas(64) ShardNetStats {
 // What a shard thread owns of the network: touched only on that thread.
 struct ShardNet {
   std::vector<Listener*> listeners;
+  IdleTimer* timer = nullptr;
   std::unordered_map<uint64_t, Connection*> conns;
   bool stopping = false;
 };

@@ -481,3 +481,17 @@ TEST(ServerIntegration, SigtermDuringLoadExitsCleanly) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ServerIntegration, IdleTimeoutClosesClient) {
+  Allotd s({"--timeout", "1"});
+  int fd = Connect(s.port());
+  SendAll(fd, "PING\r\n");
+  bool closed = false;
+  EXPECT_EQ(ReadAll(fd, 4000, &closed), "+PONG\r\n");
+  EXPECT_TRUE(closed);  // closed after about 1-2 s of silence
+  close(fd);
+}
+
+}  // namespace
