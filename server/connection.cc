@@ -87,6 +87,7 @@ void Connection::maybe_read() {
 }
 
 void Connection::on_recv(int32_t res) {
+  Hold hold(this);
   recv_armed_ = false;
   if (closing_) return maybe_destroy();
   if (res <= 0) {
@@ -167,6 +168,7 @@ bool Connection::execute_current() {
 }
 
 void Connection::on_remote_reply(Reply r) {
+  Hold hold(this);
   ALLOT_CHECK(remote_inflight_);
   remote_inflight_ = false;
   if (closing_) return maybe_destroy();
@@ -227,6 +229,7 @@ void Connection::submit_send() {
 }
 
 void Connection::on_send(int32_t res) {
+  Hold hold(this);
   send_armed_ = false;
   if (closing_) return maybe_destroy();
   if (res < 0) {
@@ -259,7 +262,7 @@ void Connection::close_now() {
 }
 
 void Connection::maybe_destroy() {
-  if (!closing_ || recv_armed_ || send_armed_ || remote_inflight_) return;
+  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || remote_inflight_) return;
   ::close(fd_);
   delete this;
 }

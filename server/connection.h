@@ -88,6 +88,15 @@ class Connection {
     void deliver(Reply r) override;
   };
   enum class ReplyMode { kOn, kOff, kSkip };
+  // Held by every entry point (completions, remote replies): while one is on the stack the
+  // object is not deleted, so code after a close_now() deep inside it stays valid.
+  struct Hold {
+    explicit Hold(Connection* c) : conn(c) { ++c->holds_; }
+    ~Hold() {
+      if (--conn->holds_ == 0) conn->maybe_destroy();
+    }
+    Connection* conn;
+  };
 
   void on_recv(int32_t res);
   void on_send(int32_t res);
@@ -101,7 +110,9 @@ class Connection {
   void flush();
   void submit_send();
   void maybe_read();
-  void maybe_destroy();
+  // Deletes this once closing and nothing is outstanding. Not inlined: GCC's use-after-free
+  // analysis cannot see that holds_ > 0 keeps the delete from running under a Hold.
+  [[gnu::noinline]] void maybe_destroy();
   size_t unsent_bytes() const { return out_.size() + (sending_.size() - sent_); }
 
   // Commands allotd answers itself (server/conn_commands.cc); nullopt = not one of them.
@@ -137,6 +148,7 @@ class Connection {
   size_t sent_ = 0;
   int64_t soft_limit_since_ms_ = 0;
 
+  int holds_ = 0;
   bool recv_armed_ = false;
   bool send_armed_ = false;
   bool closing_ = false;
