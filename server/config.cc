@@ -197,7 +197,7 @@ constexpr Setting kSettings[] = {
      [](const ServerConfig& c) { return c.requirepass; }},
     {"maxclients", "maximum connected clients (default 10000)", true, SetMaxclients,
      [](const ServerConfig& c) { return std::to_string(c.maxclients); }},
-    {"maxmemory", "memory limit in bytes, 0 = none (default 0)", true, SetMaxmemory,
+    {"maxmemory", "memory limit, 0 = none (default 0); stored, not enforced yet", true, SetMaxmemory,
      [](const ServerConfig& c) { return std::to_string(c.maxmemory); }},
     {"timeout", "close idle clients after this many seconds, 0 = never (default 0)", true,
      SetTimeout, [](const ServerConfig& c) { return std::to_string(c.timeout_seconds); }},
