@@ -178,7 +178,7 @@ void Connection::on_remote_reply(Reply r) {
 }
 
 void Connection::append_reply(const Reply& r) {
-  if (r.is_error()) server_.stats(shard_).error_replies.fetch_add(1, std::memory_order_relaxed);
+  if (r.is_error()) server_.stats(shard_).count_error(r.string());
   if (reply_mode_ == ReplyMode::kOff) return;
   if (skip_next_reply_) {
     skip_next_reply_ = false;

@@ -209,6 +209,15 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "total_commands_processed", cmds);
     AppendKV(out, "rejected_connections", s->rejected_connections.load());
     AppendKV(out, "total_error_replies", errs);
+  } else if (section == "errorstats") {
+    for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
+      uint64_t n = 0;
+      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+        n += s->stats(i).errors_by_prefix[k].load(std::memory_order_relaxed);
+      }
+      if (n == 0) continue;
+      out.append(fmt::format("errorstat_{}:count={}\r\n", ShardNetStats::kErrorPrefixes[k], n));
+    }
   } else if (section == "cpu") {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -458,6 +467,7 @@ void Server::reset_stats() {
   for (unsigned i = 0; i < engine().shard_count(); ++i) {
     stats_[i].commands.store(0);
     stats_[i].error_replies.store(0);
+    for (auto& e : stats_[i].errors_by_prefix) e.store(0);
   }
   total_connections.store(0);
   rejected_connections.store(0);

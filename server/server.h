@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,8 +49,22 @@ struct LiveLimits {
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
 // off each other's cache lines.
 struct alignas(64) ShardNetStats {
+  // Error prefixes INFO errorstats counts separately; the last slot counts the others.
+  static constexpr std::string_view kErrorPrefixes[] = {
+      "ERR",      "WRONGTYPE", "NOAUTH",  "WRONGPASS", "NOPROTO",   "OOM",  "EXECABORT",
+      "NOSCRIPT", "BUSY",      "BUSYKEY", "NOPERM",    "CROSSSLOT", "OTHER"};
+  static constexpr size_t kErrorKinds = std::size(kErrorPrefixes);
   std::atomic<uint64_t> commands{0};
   std::atomic<uint64_t> error_replies{0};
+  std::atomic<uint64_t> errors_by_prefix[kErrorKinds] = {};
+
+  void count_error(std::string_view text) {
+    std::string_view prefix = text.substr(0, text.find(' '));
+    size_t i = 0;
+    while (i + 1 < kErrorKinds && kErrorPrefixes[i] != prefix) ++i;
+    error_replies.fetch_add(1, std::memory_order_relaxed);
+    errors_by_prefix[i].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 // What a shard thread owns of the network: touched only on that thread.

@@ -422,6 +422,11 @@ TEST(ServerIntegration, ConnectionCommands) {
         "role:master", "# Keyspace", "db3:keys=1,expires=0,avg_ttl=0"}) {
     EXPECT_NE(info.find(want), std::string::npos) << want;
   }
+  Cmd(c.get(), {"NOSUCHCMD"});
+  std::string errs = Str(Cmd(c.get(), {"INFO", "errorstats"}));
+  EXPECT_EQ(errs, "# Errorstats\r\nerrorstat_ERR:count=1\r\n");
+  info = Str(Cmd(c.get(), {"INFO", "stats"}));
+  EXPECT_NE(info.find("total_error_replies:1\r\n"), std::string::npos) << info;
   EXPECT_EQ(Str(Cmd(c.get(), {"CONFIG", "SET", "maxmemory", "10mb"})), "OK");
   auto mm = Cmd(c.get(), {"CONFIG", "GET", "maxmemory"});
   ASSERT_EQ(mm->elements, 2u);
