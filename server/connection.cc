@@ -184,9 +184,10 @@ void Connection::append_reply(const Reply& r) {
     skip_next_reply_ = false;
     return;
   }
-  if (reply_mode_ == ReplyMode::kSkip) {
+  if (reply_mode_ == ReplyMode::kSkip) {  // this is CLIENT REPLY SKIP's own reply
     reply_mode_ = ReplyMode::kOn;
     skip_next_reply_ = true;
+    return;
   }
   EncodeReply(r, session_.resp, out_);
   if (over_output_limit()) {

@@ -319,6 +319,14 @@ TEST(ServerIntegration, InlineCommands) {
   close(fd);
 }
 
+TEST(ServerIntegration, ClientReplyModes) {
+  Allotd s;
+  EXPECT_EQ(RawSession(s.port(),
+                       "CLIENT REPLY SKIP\r\nPING\r\nECHO a\r\nCLIENT REPLY OFF\r\nPING\r\n"
+                       "CLIENT REPLY ON\r\nPING\r\n"),
+            "$1\r\na\r\n+OK\r\n+PONG\r\n+OK\r\n");
+}
+
 TEST(ServerIntegration, Auth) {
   Allotd s({"--requirepass", "sesame"});
   Ctx c(s.Client());
