@@ -77,10 +77,9 @@ std::string SetThreads(ServerConfig& c, const Values& v) {
 std::string SetBind(ServerConfig& c, const Values& v) {
   if (v.empty()) return "wrong number of arguments";
   c.bind.clear();
-  for (const std::string& s : v) {
-    // Redis accepts a "-" prefix meaning "optional"; we treat it as the address itself.
-    c.bind.push_back(!s.empty() && s[0] == '-' ? s.substr(1) : s);
-  }
+  // Kept as written: a "-" prefix marks an address that may be unavailable (Redis's
+  // default redis.conf has "bind 127.0.0.1 -::1"); server.cc skips it if bind fails.
+  c.bind = v;
   return "";
 }
 

@@ -344,7 +344,10 @@ bool Server::start() {
 
 bool Server::open_listeners(unsigned shard, std::string* err) {
   ServerConfig cfg = config();
-  for (const std::string& host : cfg.bind) {
+  size_t opened = 0;
+  for (const std::string& spec : cfg.bind) {
+    bool optional = !spec.empty() && spec[0] == '-';
+    std::string host = optional ? spec.substr(1) : spec;
     sockaddr_storage ss{};
     socklen_t len = 0;
     if (!MakeSockaddr(host, port_, &ss, &len)) {
@@ -357,6 +360,12 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 511) != 0) {
+      if (optional) {
+        if (shard == 0)
+          LogWarning("Skipping optional bind address {}: {}", host, std::strerror(errno));
+        ::close(fd);
+        continue;
+      }
       *err = fmt::format("Could not create server TCP listening socket {}:{}: {}", host, port_,
                          std::strerror(errno));
       ::close(fd);
@@ -372,6 +381,11 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     auto* l = new Listener(*this, shard, fd);
     nets_[shard].listeners.push_back(l);
     l->arm(engine().reactor(shard));
+    ++opened;
+  }
+  if (opened == 0) {
+    *err = "Failed listening on any bind address";
+    return false;
   }
   auto* timer = new IdleTimer(*this, shard);
   nets_[shard].timer = timer;

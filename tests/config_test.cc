@@ -55,7 +55,7 @@ TEST(Config, FileSyntax) {
   ASSERT_TRUE(
       LoadConfigText("# a comment\n"
                      "port 7000\n"
-                     "  bind 127.0.0.1 ::1\n"
+                     "  bind 127.0.0.1 -::1\n"
                      "\n"
                      "maxmemory 20mb\n"
                      "requirepass \"secret word\"\n"
@@ -67,7 +67,7 @@ TEST(Config, FileSyntax) {
                      c, &err))
       << err;
   EXPECT_EQ(c.port, 7000);
-  EXPECT_EQ(c.bind, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(c.bind, (std::vector<std::string>{"127.0.0.1", "-::1"}));
   EXPECT_EQ(c.maxmemory, 20u << 20);
   EXPECT_EQ(c.requirepass, "secret word");
   EXPECT_EQ(c.output_limits[0].hard_bytes, 64u << 20);
