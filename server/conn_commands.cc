@@ -312,73 +312,8 @@ Reply Connection::cmd_client(Args args) {
     return Reply::Ok();
   }
   if (Is(sub, "INFO") && n == 2) return Reply::Bulk(server_.client_list(std::to_string(id_)));
-  if (Is(sub, "LIST")) {
-    if (n == 2) return Reply::Bulk(server_.client_list());
-    if (n >= 4 && Is(args[2], "ID")) {
-      std::string out;
-      for (size_t i = 3; i < n; ++i) {
-        int64_t id = 0;
-        if (!internal::ParseInt64(args[i], &id) || id <= 0) {
-          return Reply::Error("ERR Invalid client ID");
-        }
-        out += server_.client_list(args[i]);
-      }
-      return Reply::Bulk(out);
-    }
-    if (n == 4 && Is(args[2], "TYPE")) {
-      if (Is(args[3], "normal")) return Reply::Bulk(server_.client_list());
-      if (Is(args[3], "master") || Is(args[3], "replica") || Is(args[3], "slave") ||
-          Is(args[3], "pubsub")) {
-        return BulkText("");
-      }
-      return Reply::Error("ERR Unknown client type '" + std::string(args[3]) + "'");
-    }
-    return SyntaxError();
-  }
-  if (Is(sub, "KILL") && n >= 3) {
-    if (n == 3) {  // old form: CLIENT KILL addr:port
-      uint64_t id = server_.find_client_by_addr(args[2]);
-      if (id == 0 || !server_.kill_client(id)) return Reply::Error("ERR No such client");
-      return Reply::Ok();
-    }
-    if (n % 2 != 0) return SyntaxError();
-    int64_t killed = 0;
-    bool skipme = true;
-    std::vector<uint64_t> ids;
-    for (size_t i = 2; i + 1 < n; i += 2) {
-      if (Is(args[i], "ID")) {
-        int64_t id = 0;
-        if (!internal::ParseInt64(args[i + 1], &id) || id <= 0) {
-          return Reply::Error("ERR client-id should be greater than 0");
-        }
-        ids.push_back(static_cast<uint64_t>(id));
-      } else if (Is(args[i], "ADDR")) {
-        uint64_t id = server_.find_client_by_addr(args[i + 1]);
-        ids.push_back(id);
-      } else if (Is(args[i], "SKIPME")) {
-        if (Is(args[i + 1], "yes")) {
-          skipme = true;
-        } else if (Is(args[i + 1], "no")) {
-          skipme = false;
-        } else {
-          return SyntaxError();
-        }
-      } else {
-        return SyntaxError();
-      }
-    }
-    for (uint64_t id : ids) {
-      if (id == 0) continue;
-      if (id == id_) {
-        if (skipme) continue;
-        close_after_reply();
-        ++killed;
-        continue;
-      }
-      if (server_.kill_client(id)) ++killed;
-    }
-    return Reply::Int(killed);
-  }
+  if (Is(sub, "LIST")) return cmd_client_list(args);
+  if (Is(sub, "KILL") && n >= 3) return cmd_client_kill(args);
   if (Is(sub, "REPLY") && n == 3) {
     if (Is(args[2], "ON")) {
       reply_mode_ = ReplyMode::kOn;
@@ -407,6 +342,78 @@ Reply Connection::cmd_client(Args args) {
                                        "REPLY ON|OFF|SKIP | NO-EVICT on|off | NO-TOUCH on|off")});
   }
   return UnknownSubcommand(sub, "CLIENT");
+}
+
+Reply Connection::cmd_client_list(Args args) {
+  size_t n = args.size();
+  if (n == 2) return Reply::Bulk(server_.client_list());
+  if (n >= 4 && Is(args[2], "ID")) {
+    std::string out;
+    for (size_t i = 3; i < n; ++i) {
+      int64_t id = 0;
+      if (!internal::ParseInt64(args[i], &id) || id <= 0) {
+        return Reply::Error("ERR Invalid client ID");
+      }
+      out += server_.client_list(args[i]);
+    }
+    return Reply::Bulk(out);
+  }
+  if (n == 4 && Is(args[2], "TYPE")) {
+    if (Is(args[3], "normal")) return Reply::Bulk(server_.client_list());
+    if (Is(args[3], "master") || Is(args[3], "replica") || Is(args[3], "slave") ||
+        Is(args[3], "pubsub")) {
+      return BulkText("");
+    }
+    return Reply::Error("ERR Unknown client type '" + std::string(args[3]) + "'");
+  }
+  return SyntaxError();
+}
+
+// CLIENT KILL addr:port (old form) or CLIENT KILL <filter> <value> ... (new form).
+Reply Connection::cmd_client_kill(Args args) {
+  size_t n = args.size();
+  if (n == 3) {  // old form: CLIENT KILL addr:port
+    uint64_t id = server_.find_client_by_addr(args[2]);
+    if (id == 0 || !server_.kill_client(id)) return Reply::Error("ERR No such client");
+    return Reply::Ok();
+  }
+  if (n % 2 != 0) return SyntaxError();
+  int64_t killed = 0;
+  bool skipme = true;
+  std::vector<uint64_t> ids;
+  for (size_t i = 2; i + 1 < n; i += 2) {
+    if (Is(args[i], "ID")) {
+      int64_t id = 0;
+      if (!internal::ParseInt64(args[i + 1], &id) || id <= 0) {
+        return Reply::Error("ERR client-id should be greater than 0");
+      }
+      ids.push_back(static_cast<uint64_t>(id));
+    } else if (Is(args[i], "ADDR")) {
+      uint64_t id = server_.find_client_by_addr(args[i + 1]);
+      ids.push_back(id);
+    } else if (Is(args[i], "SKIPME")) {
+      if (Is(args[i + 1], "yes")) {
+        skipme = true;
+      } else if (Is(args[i + 1], "no")) {
+        skipme = false;
+      } else {
+        return SyntaxError();
+      }
+    } else {
+      return SyntaxError();
+    }
+  }
+  for (uint64_t id : ids) {
+    if (id == 0) continue;
+    if (id == id_) {
+      if (skipme) continue;
+      close_after_reply();
+      ++killed;
+      continue;
+    }
+    if (server_.kill_client(id)) ++killed;
+  }
+  return Reply::Int(killed);
 }
 
 Reply Connection::cmd_config(Args args) {

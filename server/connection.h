@@ -120,6 +120,8 @@ class Connection {
   Reply cmd_hello(internal::Args args);
   Reply cmd_auth(internal::Args args);
   Reply cmd_client(internal::Args args);
+  Reply cmd_client_list(internal::Args args);
+  Reply cmd_client_kill(internal::Args args);
   Reply cmd_config(internal::Args args);
   Reply cmd_reset();
   void authenticate(bool ok);

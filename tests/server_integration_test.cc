@@ -327,6 +327,18 @@ TEST(ServerIntegration, ClientReplyModes) {
             "$1\r\na\r\n+OK\r\n+PONG\r\n+OK\r\n");
 }
 
+TEST(ServerIntegration, ClientKill) {
+  Allotd s;
+  Ctx a(s.Client()), b(s.Client());
+  auto id = Cmd(a.get(), {"CLIENT", "ID"});
+  EXPECT_EQ(Cmd(b.get(), {"CLIENT", "KILL", "ID", std::to_string(id->integer)})->integer, 1);
+  EXPECT_EQ(Cmd(b.get(), {"CLIENT", "KILL", "ID", "999999"})->integer, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Cmd(a.get(), {"PING"}), nullptr);  // a's connection is gone
+  EXPECT_EQ(Str(Cmd(b.get(), {"CLIENT", "KILL", "1.2.3.4:5"})), "ERR No such client");
+  EXPECT_EQ(Str(Cmd(b.get(), {"PING"})), "PONG");
+}
+
 TEST(ServerIntegration, Auth) {
   Allotd s({"--requirepass", "sesame"});
   Ctx c(s.Client());
