@@ -339,6 +339,23 @@ TEST(ServerIntegration, ClientKill) {
   EXPECT_EQ(Str(Cmd(b.get(), {"PING"})), "PONG");
 }
 
+TEST(ServerIntegration, TimeLastsaveFunctionFlush) {
+  Allotd s;
+  Ctx c(s.Client());
+  auto t = Cmd(c.get(), {"TIME"});
+  ASSERT_EQ(t->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(t->elements, 2u);
+  int64_t secs = std::stoll(t->element[0]->str);
+  EXPECT_NEAR(static_cast<double>(secs), static_cast<double>(time(nullptr)), 5);
+  EXPECT_LT(std::stoll(t->element[1]->str), 1000000);
+  auto last = Cmd(c.get(), {"LASTSAVE"});
+  EXPECT_LE(last->integer, secs);
+  EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "FLUSH"})), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "FLUSH", "ASYNC"})), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"FUNCTION", "FLUSH", "x"})),
+            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+}
+
 TEST(ServerIntegration, Auth) {
   Allotd s({"--requirepass", "sesame"});
   Ctx c(s.Client());

@@ -8,6 +8,7 @@
 
 #include "engine/commands/family.h"
 #include "engine/commands/server_info.h"
+#include "engine/runtime/clock.h"
 
 namespace allot::internal {
 
@@ -148,6 +149,34 @@ Reply CmdInfo(CmdCtx& ctx, Args args) {
   return Reply::Bulk(std::move(out));
 }
 
+// TIME: the engine's clock (ms resolution) as Redis's [seconds, microseconds].
+Reply CmdTime(CmdCtx& ctx, Args) {
+  int64_t s = ctx.now_ms / 1000;
+  int64_t us = (ctx.now_ms % 1000) * 1000;
+  return Reply::Array({Reply::Bulk(std::to_string(s)), Reply::Bulk(std::to_string(us))});
+}
+
+// Nothing has been saved yet (durability comes with the WAL), so, as Redis before its
+// first save, LASTSAVE reports the time the engine started.
+std::atomic<int64_t> g_start_unix_s{0};
+
+Reply CmdLastsave(CmdCtx&, Args) { return Reply::Int(g_start_unix_s.load()); }
+
+// FUNCTION FLUSH [ASYNC|SYNC]: there are no functions until the scripting issue lands, so
+// flushing them succeeds; the other subcommands say they are not available yet.
+Reply CmdFunction(CmdCtx&, Args args) {
+  if (EqualsIgnoreCase(args[1], "FLUSH")) {
+    if (args.size() == 2) return Reply::Ok();
+    if (args.size() == 3 &&
+        (EqualsIgnoreCase(args[2], "ASYNC") || EqualsIgnoreCase(args[2], "SYNC"))) {
+      return Reply::Ok();
+    }
+    return Reply::Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+  }
+  return Reply::Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
+                      "'. Try FUNCTION HELP.");
+}
+
 // Reached only from an embedded Engine: allotd answers these before the engine sees them.
 Reply CmdServerOnly(CmdCtx&, Args args) {
   return Reply::Error("ERR '" + ToLower(args[0]) +
@@ -165,6 +194,10 @@ constexpr CommandSpec kServerCommands[] = {
     {"FLUSHDB", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushdb},
     {"FLUSHALL", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushall},
     {"INFO", -1, kCmdAllShards | kCmdLoading | kCmdStale, 0, 0, 0, CmdInfo},
+    {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
+    {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
+     CmdLastsave},
+    {"FUNCTION", -2, kCmdNoShard | kCmdNoScript, 0, 0, 0, CmdFunction},
     {"HELLO", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"AUTH", -2, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"CLIENT", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},
@@ -179,6 +212,9 @@ constexpr CommandSpec kServerCommands[] = {
 
 void SetServerInfoHook(InfoSectionFn fn) { g_info_hook.store(fn, std::memory_order_release); }
 
-void RegisterServerFamily(CommandTable& t) { t.add(kServerCommands); }
+void RegisterServerFamily(CommandTable& t) {
+  g_start_unix_s.store(RealClockMs() / 1000);
+  t.add(kServerCommands);
+}
 
 }  // namespace allot::internal
