@@ -160,14 +160,19 @@ Reply CmdCommand(Args args) {
 
 std::optional<Reply> Connection::server_command(Args args) {
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
-  if (spec == nullptr || !ArityOk(*spec, args.size())) {
+  current_spec_ = spec;
+  current_rejected_ = spec == nullptr || !ArityOk(*spec, args.size());
+  if (current_rejected_) {
     meta_.last_cmd.store("NULL", std::memory_order_relaxed);
     return std::nullopt;  // the engine's exact unknown-command or arity error
   }
   meta_.last_cmd.store(spec->name.data(), std::memory_order_relaxed);
   std::string_view name = spec->name;
   bool no_auth = name == "AUTH" || name == "HELLO" || name == "QUIT" || name == "RESET";
-  if (!authenticated_ && !no_auth) return Reply::Error("NOAUTH Authentication required.");
+  if (!authenticated_ && !no_auth) {
+    current_rejected_ = true;
+    return Reply::Error("NOAUTH Authentication required.");
+  }
   if (!(spec->flags & internal::kCmdConnection) || name == "SELECT") return std::nullopt;
   if (name == "QUIT") {
     close_after_reply();

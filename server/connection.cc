@@ -1,6 +1,7 @@
 #include "server/connection.h"
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,12 @@ constexpr size_t kUnsentPauseBytes = 1024 * 1024;
 constexpr size_t kKeepBufferBytes = 64 * 1024;
 
 int64_t NowMs() { return internal::RealClockMs(); }
+
+int64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 }  // namespace
 
@@ -149,7 +156,9 @@ void Connection::process() {
 
 bool Connection::execute_current() {
   server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
+  current_start_ns_ = MonotonicNs();
   if (std::optional<Reply> r = server_command(argv_)) {
+    record_call(*r);
     append_reply(*r);
     return true;
   }
@@ -158,6 +167,7 @@ bool Connection::execute_current() {
   server_.engine().execute(session_, argv_, &sink_);
   sink_.in_execute = false;
   if (sink_.got_inline) {
+    record_call(sink_.inline_reply);
     append_reply(sink_.inline_reply);
     sink_.inline_reply = Reply();
     meta_.db.store(session_.db, std::memory_order_relaxed);
@@ -171,10 +181,28 @@ void Connection::on_remote_reply(Reply r) {
   Hold hold(this);
   ALLOT_CHECK(remote_inflight_);
   remote_inflight_ = false;
+  record_call(r);
   if (closing_) return maybe_destroy();
   append_reply(r);
   if (closing_) return;
   process();
+}
+
+// Redis counts a command refused before it ran (arity, NOAUTH) as rejected, one that ran
+// and answered an error as failed. usec here is the time from dispatch to the reply on
+// this shard, so for a command run on another shard it includes the hop.
+void Connection::record_call(const Reply& r) {
+  if (current_spec_ == nullptr) return;
+  size_t idx = static_cast<size_t>(current_spec_ - internal::CommandTable::Get().all().data());
+  CommandStat& st = server_.stats(shard_).commands_by_spec[idx];
+  if (current_rejected_) {
+    st.rejected.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  st.calls.fetch_add(1, std::memory_order_relaxed);
+  st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - current_start_ns_) / 1000),
+                    std::memory_order_relaxed);
+  if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Connection::append_reply(const Reply& r) {

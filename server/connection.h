@@ -106,6 +106,7 @@ class Connection {
   // Runs current_; false if it went to another shard (its reply comes later).
   bool execute_current();
   void append_reply(const Reply& r);
+  void record_call(const Reply& r);
   bool over_output_limit();
   void flush();
   void submit_send();
@@ -143,6 +144,11 @@ class Connection {
   Command current_;  // executing (possibly on another shard)
   std::vector<std::string_view> argv_;
   bool remote_inflight_ = false;
+  // For INFO commandstats: the running command's spec (nullptr if unknown), whether it was
+  // refused before running (arity, NOAUTH), and when it started.
+  const internal::CommandSpec* current_spec_ = nullptr;
+  bool current_rejected_ = false;
+  int64_t current_start_ns_ = 0;
   std::string proto_error_;  // to reply once the commands before it are answered
 
   std::string out_;      // replies not handed to the kernel yet

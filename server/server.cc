@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "engine/commands/args.h"
+#include "engine/commands/command_table.h"
 #include "engine/commands/server_info.h"
 #include "engine/runtime/clock.h"
 #include "engine/util/assert.h"
@@ -209,6 +210,24 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "total_commands_processed", cmds);
     AppendKV(out, "rejected_connections", s->rejected_connections.load());
     AppendKV(out, "total_error_replies", errs);
+  } else if (section == "commandstats") {
+    auto specs = internal::CommandTable::Get().all();
+    for (size_t k = 0; k < specs.size(); ++k) {
+      uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
+      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+        const CommandStat& st = s->stats(i).commands_by_spec[k];
+        calls += st.calls.load(std::memory_order_relaxed);
+        usec += st.usec.load(std::memory_order_relaxed);
+        rejected += st.rejected.load(std::memory_order_relaxed);
+        failed += st.failed.load(std::memory_order_relaxed);
+      }
+      if (calls == 0 && rejected == 0) continue;
+      out.append(fmt::format(
+          "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
+          internal::ToLower(specs[k].name), calls, usec,
+          calls > 0 ? static_cast<double>(usec) / static_cast<double>(calls) : 0.0, rejected,
+          failed));
+    }
   } else if (section == "errorstats") {
     for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
       uint64_t n = 0;
@@ -324,6 +343,10 @@ bool Server::start() {
   unsigned n = engine_->shards();
   nets_ = std::make_unique<ShardNet[]>(n);
   stats_ = std::make_unique<ShardNetStats[]>(n);
+  size_t specs = internal::CommandTable::Get().all().size();
+  for (unsigned i = 0; i < n; ++i) {
+    stats_[i].commands_by_spec = std::make_unique<CommandStat[]>(specs);
+  }
   start_time_ms_ = internal::RealClockMs();
   g_server = this;
   internal::SetServerInfoHook(&InfoHook);
@@ -482,6 +505,13 @@ void Server::reset_stats() {
     stats_[i].commands.store(0);
     stats_[i].error_replies.store(0);
     for (auto& e : stats_[i].errors_by_prefix) e.store(0);
+    for (size_t k = 0; k < internal::CommandTable::Get().all().size(); ++k) {
+      CommandStat& st = stats_[i].commands_by_spec[k];
+      st.calls.store(0);
+      st.usec.store(0);
+      st.rejected.store(0);
+      st.failed.store(0);
+    }
   }
   total_connections.store(0);
   rejected_connections.store(0);

@@ -48,6 +48,14 @@ struct LiveLimits {
 
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
 // off each other's cache lines.
+// INFO commandstats counters of one command on one shard.
+struct CommandStat {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> usec{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> failed{0};
+};
+
 struct alignas(64) ShardNetStats {
   // Error prefixes INFO errorstats counts separately; the last slot counts the others.
   static constexpr std::string_view kErrorPrefixes[] = {
@@ -57,6 +65,8 @@ struct alignas(64) ShardNetStats {
   std::atomic<uint64_t> commands{0};
   std::atomic<uint64_t> error_replies{0};
   std::atomic<uint64_t> errors_by_prefix[kErrorKinds] = {};
+  // Indexed like CommandTable::Get().all().
+  std::unique_ptr<CommandStat[]> commands_by_spec;
 
   void count_error(std::string_view text) {
     std::string_view prefix = text.substr(0, text.find(' '));

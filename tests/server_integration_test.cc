@@ -464,6 +464,12 @@ TEST(ServerIntegration, ConnectionCommands) {
   EXPECT_EQ(errs, "# Errorstats\r\nerrorstat_ERR:count=1\r\n");
   info = Str(Cmd(c.get(), {"INFO", "stats"}));
   EXPECT_NE(info.find("total_error_replies:1\r\n"), std::string::npos) << info;
+  Cmd(c.get(), {"GET"});  // rejected: arity
+  Cmd(c.get(), {"INCRBYFLOAT_NOPE"});
+  std::string cs = Str(Cmd(c.get(), {"INFO", "commandstats"}));
+  EXPECT_NE(cs.find("cmdstat_get:calls=1,"), std::string::npos) << cs;
+  EXPECT_NE(cs.find(",rejected_calls=1,failed_calls=0\r\n"), std::string::npos) << cs;
+  EXPECT_NE(cs.find("cmdstat_set:calls=1,"), std::string::npos) << cs;
   EXPECT_EQ(Str(Cmd(c.get(), {"CONFIG", "SET", "maxmemory", "10mb"})), "OK");
   auto mm = Cmd(c.get(), {"CONFIG", "GET", "maxmemory"});
   ASSERT_EQ(mm->elements, 2u);

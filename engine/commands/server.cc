@@ -72,6 +72,7 @@ constexpr InfoSection kInfoSections[] = {
     {"stats", "Stats", true},
     {"replication", "Replication", true},
     {"cpu", "CPU", true},
+    {"commandstats", "Commandstats", false},
     {"errorstats", "Errorstats", true},
     {"cluster", "Cluster", true},
     {"keyspace", "Keyspace", true},
