@@ -1,0 +1,299 @@
+#include "server/connection.h"
+
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "engine/commands/command_table.h"
+#include "engine/runtime/clock.h"
+#include "engine/util/assert.h"
+#include "server/log.h"
+#include "server/resp_encoder.h"
+#include "server/server.h"
+
+namespace allot::server {
+
+namespace {
+
+// Reading pauses while this many parsed requests wait, or this many reply bytes are
+// unsent: the client's own TCP window then holds the rest (no unbounded buffering).
+constexpr size_t kPendingCommandsMax = 1024;
+constexpr size_t kUnsentPauseBytes = 1024 * 1024;
+// A send buffer that grew past this is released once drained.
+constexpr size_t kKeepBufferBytes = 64 * 1024;
+
+int64_t NowMs() { return internal::RealClockMs(); }
+
+int64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+void Connection::Sink::deliver(Reply r) {
+  internal::Reactor* here = internal::Reactor::current();
+  if (here == conn->reactor_ && in_execute) {
+    inline_reply = std::move(r);
+    got_inline = true;
+    return;
+  }
+  if (here == conn->reactor_) {  // a multi-shard command finished on our own thread
+    conn->on_remote_reply(std::move(r));
+    return;
+  }
+  Connection* c = conn;
+  c->server_.engine().run_on_shard_async(c->shard_,
+                                         [c, reply = std::move(r)](internal::ShardState&) mutable {
+                                           c->on_remote_reply(std::move(reply));
+                                         });
+}
+
+Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
+                       std::string local)
+    : server_(server), reactor_(&server.engine().reactor(shard)), shard_(shard), fd_(fd), id_(id) {
+  meta_.peer = std::move(peer);
+  meta_.local = std::move(local);
+  meta_.fd = fd;
+  meta_.created_ms = NowMs();
+  meta_.last_active_ms.store(meta_.created_ms);
+  session_.resp = 2;
+  recv_op_.conn = this;
+  recv_op_.fn = &Connection::on_recv;
+  send_op_.conn = this;
+  send_op_.fn = &Connection::on_send;
+  sink_.conn = this;
+  authenticated_ = !server.password_required();
+  ParserLimits pl;
+  pl.bulk_bytes_max = server.limits().proto_max_bulk_len.load();
+  parser_ = RespParser(pl);
+  parser_.set_unauthenticated(!authenticated_);
+  server_.live_sockets.fetch_add(1);
+}
+
+Connection::~Connection() { server_.live_sockets.fetch_sub(1); }
+
+void Connection::start() {
+  server_.register_client(this);
+  server_.net(shard_).conns.emplace(id_, this);
+  maybe_read();
+}
+
+void Connection::maybe_read() {
+  if (recv_armed_ || closing_ || close_after_write_ || !proto_error_.empty()) return;
+  if (pending_.size() >= kPendingCommandsMax || unsent_bytes() >= kUnsentPauseBytes) return;
+  io_uring_sqe* sqe = reactor_->get_sqe();
+  io_uring_prep_recv(sqe, fd_, recv_buf_, kRecvBytes, 0);
+  io_uring_sqe_set_data(sqe, &recv_op_);
+  recv_armed_ = true;
+}
+
+void Connection::on_recv(int32_t res) {
+  Hold hold(this);
+  recv_armed_ = false;
+  if (closing_) return maybe_destroy();
+  if (res <= 0) {
+    if (res < 0 && res != -ECONNRESET) {
+      LogVerbose("Reading from client id={}: {}", id_, std::strerror(-res));
+    }
+    return close_now();
+  }
+  meta_.last_active_ms.store(NowMs(), std::memory_order_relaxed);
+  feed(std::string_view(recv_buf_, static_cast<size_t>(res)));
+  if (closing_) return;
+  process();
+}
+
+void Connection::feed(std::string_view data) {
+  size_t pos = 0;
+  parser_.set_bulk_bytes_max(server_.limits().proto_max_bulk_len.load(std::memory_order_relaxed));
+  while (pos < data.size()) {
+    size_t used = 0;
+    RespParser::Status st = parser_.parse(data.substr(pos), &used);
+    pos += used;
+    if (st == RespParser::Status::kCommand) {
+      pending_.push_back(parser_.take_command());
+      pending_bytes_ += pending_.back().bytes();
+    } else if (st == RespParser::Status::kError) {
+      proto_error_ = parser_.error();
+      LogVerbose("Protocol error ({}) from client: id={} addr={}", proto_error_, id_, meta_.peer);
+      break;
+    }
+  }
+  uint64_t limit = server_.limits().query_buffer_limit.load(std::memory_order_relaxed);
+  if (pending_bytes_ + parser_.pending_bytes() > limit) {
+    LogWarning("Closing client that reached max query buffer length: id={} addr={} qbuf={}", id_,
+               meta_.peer, pending_bytes_ + parser_.pending_bytes());
+    close_now();
+  }
+}
+
+void Connection::process() {
+  while (!remote_inflight_ && !closing_ && !close_after_write_ && !pending_.empty()) {
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    pending_bytes_ -= current_.bytes();
+    current_.views(argv_);
+    if (!execute_current()) break;
+  }
+  if (closing_) return;
+  if (pending_.empty() && !remote_inflight_ && !proto_error_.empty() && !close_after_write_) {
+    // Redis answers a protocol error after the requests before it, then closes.
+    Reply err = Reply::Error(proto_error_);
+    reply_mode_ = ReplyMode::kOn;
+    append_reply(err);
+    close_after_write_ = true;
+  }
+  flush();
+  if (close_after_write_ && !send_armed_ && out_.empty() && !remote_inflight_) return close_now();
+  maybe_read();
+}
+
+bool Connection::execute_current() {
+  server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
+  current_start_ns_ = MonotonicNs();
+  if (std::optional<Reply> r = server_command(argv_)) {
+    record_call(*r);
+    append_reply(*r);
+    return true;
+  }
+  sink_.in_execute = true;
+  sink_.got_inline = false;
+  server_.engine().execute(session_, argv_, &sink_);
+  sink_.in_execute = false;
+  if (sink_.got_inline) {
+    record_call(sink_.inline_reply);
+    append_reply(sink_.inline_reply);
+    sink_.inline_reply = Reply();
+    meta_.db.store(session_.db, std::memory_order_relaxed);
+    return true;
+  }
+  remote_inflight_ = true;
+  return false;
+}
+
+void Connection::on_remote_reply(Reply r) {
+  Hold hold(this);
+  ALLOT_CHECK(remote_inflight_);
+  remote_inflight_ = false;
+  record_call(r);
+  if (closing_) return maybe_destroy();
+  append_reply(r);
+  if (closing_) return;
+  process();
+}
+
+// Redis counts a command refused before it ran (arity, NOAUTH) as rejected, one that ran
+// and answered an error as failed. usec here is the time from dispatch to the reply on
+// this shard, so for a command run on another shard it includes the hop.
+void Connection::record_call(const Reply& r) {
+  if (current_spec_ == nullptr) return;
+  size_t idx = static_cast<size_t>(current_spec_ - internal::CommandTable::Get().all().data());
+  CommandStat& st = server_.stats(shard_).commands_by_spec[idx];
+  if (current_rejected_) {
+    st.rejected.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  st.calls.fetch_add(1, std::memory_order_relaxed);
+  st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - current_start_ns_) / 1000),
+                    std::memory_order_relaxed);
+  if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Connection::append_reply(const Reply& r) {
+  if (r.is_error()) server_.stats(shard_).count_error(r.string());
+  if (reply_mode_ == ReplyMode::kOff) return;
+  if (skip_next_reply_) {
+    skip_next_reply_ = false;
+    return;
+  }
+  if (reply_mode_ == ReplyMode::kSkip) {  // this is CLIENT REPLY SKIP's own reply
+    reply_mode_ = ReplyMode::kOn;
+    skip_next_reply_ = true;
+    return;
+  }
+  EncodeReply(r, session_.resp, out_);
+  if (over_output_limit()) {
+    LogWarning(
+        "Client id={} addr={} closed for overcoming of output buffer limits (unsent {} bytes).",
+        id_, meta_.peer, unsent_bytes());
+    close_now();
+  }
+}
+
+bool Connection::over_output_limit() {
+  const LiveLimits& l = server_.limits();
+  uint64_t hard = l.out_hard_bytes.load(std::memory_order_relaxed);
+  uint64_t soft = l.out_soft_bytes.load(std::memory_order_relaxed);
+  uint64_t unsent = unsent_bytes();
+  if (hard > 0 && unsent > hard) return true;
+  if (soft == 0 || unsent <= soft) {
+    soft_limit_since_ms_ = 0;
+    return false;
+  }
+  int64_t now = NowMs();
+  if (soft_limit_since_ms_ == 0) soft_limit_since_ms_ = now;
+  uint64_t secs = l.out_soft_seconds.load(std::memory_order_relaxed);
+  return static_cast<uint64_t>(now - soft_limit_since_ms_) > secs * 1000;
+}
+
+void Connection::flush() {
+  if (send_armed_ || out_.empty() || closing_) return;
+  sending_.swap(out_);
+  out_.clear();
+  sent_ = 0;
+  submit_send();
+}
+
+void Connection::submit_send() {
+  io_uring_sqe* sqe = reactor_->get_sqe();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  io_uring_sqe_set_data(sqe, &send_op_);
+  send_armed_ = true;
+}
+
+void Connection::on_send(int32_t res) {
+  Hold hold(this);
+  send_armed_ = false;
+  if (closing_) return maybe_destroy();
+  if (res < 0) {
+    LogVerbose("Error writing to client id={}: {}", id_, std::strerror(-res));
+    return close_now();
+  }
+  sent_ += static_cast<size_t>(res);
+  if (sent_ < sending_.size()) return submit_send();
+  sending_.clear();
+  if (sending_.capacity() > kKeepBufferBytes) std::string().swap(sending_);
+  sent_ = 0;
+  if (!out_.empty()) return flush();
+  if (close_after_write_ && !remote_inflight_) return close_now();
+  maybe_read();
+}
+
+void Connection::close_now() {
+  if (closing_) return;
+  closing_ = true;
+  // Wake our outstanding recv/send: they complete, and the last one frees us.
+  ::shutdown(fd_, SHUT_RDWR);
+  if (recv_armed_ || send_armed_) {
+    io_uring_sqe* sqe = reactor_->get_sqe();
+    io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, 0);
+  }
+  server_.net(shard_).conns.erase(id_);
+  server_.unregister_client(this);
+  maybe_destroy();
+}
+
+void Connection::maybe_destroy() {
+  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || remote_inflight_) return;
+  ::close(fd_);
+  delete this;
+}
+
+}  // namespace allot::server

@@ -1,0 +1,171 @@
+// connection.h: one client socket, served on the io_uring ring of the shard thread that
+// accepted it.
+//
+// Life of a request: recv completes -> the bytes go through the RespParser into a queue
+// of parsed Commands -> process() executes them one after another -> their encoded
+// replies are appended to out_ -> one send per pass carries every reply produced.
+//
+// Order: a command whose keys live on this shard completes inline (the fast path). One
+// that runs elsewhere completes later on another thread; its ReplySink posts the reply
+// back to this shard, and until then the connection executes nothing more, so replies
+// always leave in request order, also for pipelines spanning shards. The Command (its
+// argument bytes) and the Session stay alive in the connection until the reply is home.
+//
+// Bounds: reading pauses while a batch of parsed requests or of unsent replies is large
+// (TCP back-pressure instead of buffering); the query buffer limit and the output buffer
+// limit of the config close the client, as in Redis.
+//
+// Lifetime: a Connection deletes itself once it is closing and no recv, send or remote
+// command is outstanding. Every member function runs on the owning shard thread.
+#pragma once
+
+#include <allot/engine.h>
+#include <allot/reply.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine_impl.h"
+#include "engine/runtime/reactor.h"
+#include "server/resp_parser.h"
+
+namespace allot::server {
+
+class Server;
+
+// Metadata CLIENT LIST reads from other threads (under the registry mutex or atomically).
+struct ClientMeta {
+  std::string name;      // under Server's registry mutex
+  std::string lib_name;  // under Server's registry mutex
+  std::string lib_ver;   // under Server's registry mutex
+  std::string peer;
+  std::string local;
+  int fd = -1;
+  int64_t created_ms = 0;
+  std::atomic<int64_t> last_active_ms{0};
+  std::atomic<int> db{0};
+  std::atomic<int> resp{2};
+  std::atomic<const char*> last_cmd{"NULL"};
+};
+
+class Connection {
+ public:
+  Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
+             std::string local);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Shuts the socket down; the object goes away once nothing is outstanding.
+  void close_now();
+  // Sends what is pending, then closes (QUIT, protocol errors).
+  void close_after_reply() { close_after_write_ = true; }
+
+  uint64_t id() const { return id_; }
+  // A command of this client is running on another shard (not idle, whatever the clock).
+  bool busy() const { return remote_inflight_; }
+  unsigned shard() const { return shard_; }
+  ClientMeta& meta() { return meta_; }
+  const ClientMeta& meta() const { return meta_; }
+
+ private:
+  struct Op final : internal::Completion {
+    Connection* conn = nullptr;
+    void (Connection::*fn)(int32_t res) = nullptr;
+    void on_complete(internal::Reactor&, int32_t res, uint32_t) override { (conn->*fn)(res); }
+  };
+  struct Sink final : internal::ReplySink {
+    Connection* conn = nullptr;
+    bool in_execute = false;
+    bool got_inline = false;
+    Reply inline_reply;
+    void deliver(Reply r) override;
+  };
+  enum class ReplyMode { kOn, kOff, kSkip };
+  // Held by every entry point (completions, remote replies): while one is on the stack the
+  // object is not deleted, so code after a close_now() deep inside it stays valid.
+  struct Hold {
+    explicit Hold(Connection* c) : conn(c) { ++c->holds_; }
+    ~Hold() {
+      if (--conn->holds_ == 0) conn->maybe_destroy();
+    }
+    Connection* conn;
+  };
+
+  void on_recv(int32_t res);
+  void on_send(int32_t res);
+  void on_remote_reply(Reply r);
+  void feed(std::string_view data);
+  void process();
+  // Runs current_; false if it went to another shard (its reply comes later).
+  bool execute_current();
+  void append_reply(const Reply& r);
+  void record_call(const Reply& r);
+  bool over_output_limit();
+  void flush();
+  void submit_send();
+  void maybe_read();
+  // Deletes this once closing and nothing is outstanding. Not inlined: GCC's use-after-free
+  // analysis cannot see that holds_ > 0 keeps the delete from running under a Hold.
+  [[gnu::noinline]] void maybe_destroy();
+  size_t unsent_bytes() const { return out_.size() + (sending_.size() - sent_); }
+
+  // Commands allotd answers itself (server/conn_commands.cc); nullopt = not one of them.
+  std::optional<Reply> server_command(internal::Args args);
+  Reply cmd_hello(internal::Args args);
+  Reply cmd_auth(internal::Args args);
+  Reply cmd_client(internal::Args args);
+  Reply cmd_client_list(internal::Args args);
+  Reply cmd_client_kill(internal::Args args);
+  Reply cmd_config(internal::Args args);
+  Reply cmd_reset();
+  void authenticate(bool ok);
+
+  Server& server_;
+  internal::Reactor* reactor_;
+  const unsigned shard_;
+  const int fd_;
+  const uint64_t id_;
+  ClientMeta meta_;
+  Session session_;
+  bool authenticated_ = false;
+  ReplyMode reply_mode_ = ReplyMode::kOn;
+  bool skip_next_reply_ = false;
+  RespParser parser_;
+
+  std::deque<Command> pending_;  // parsed, not executed yet
+  size_t pending_bytes_ = 0;
+  Command current_;  // executing (possibly on another shard)
+  std::vector<std::string_view> argv_;
+  bool remote_inflight_ = false;
+  // For INFO commandstats: the running command's spec (nullptr if unknown), whether it was
+  // refused before running (arity, NOAUTH), and when it started.
+  const internal::CommandSpec* current_spec_ = nullptr;
+  bool current_rejected_ = false;
+  int64_t current_start_ns_ = 0;
+  std::string proto_error_;  // to reply once the commands before it are answered
+
+  std::string out_;      // replies not handed to the kernel yet
+  std::string sending_;  // bytes of the send in flight
+  size_t sent_ = 0;
+  int64_t soft_limit_since_ms_ = 0;
+
+  int holds_ = 0;
+  bool recv_armed_ = false;
+  bool send_armed_ = false;
+  bool closing_ = false;
+  bool close_after_write_ = false;
+  Op recv_op_;
+  Op send_op_;
+  Sink sink_;
+  static constexpr size_t kRecvBytes = 16 * 1024;
+  char recv_buf_[kRecvBytes];
+};
+
+}  // namespace allot::server

@@ -1,0 +1,163 @@
+// server.h: allotd's process-wide state: the engine, the live config, the listeners of
+// every shard thread, the client registry and the shutdown protocol.
+//
+// Threads: the main thread only starts and stops (start(), wait_and_stop()); every
+// socket is served by the shard thread that accepted it, on that shard's io_uring ring
+// (server/connection.h). What shards share is here, each piece with its rule: atomics
+// for counters and hot-path limits, a mutex for the config text and the client registry.
+//
+// Shutdown: SIGTERM/SIGINT (blocked in every thread; the main thread waits for them) or
+// the SHUTDOWN command (request_shutdown()) wake the main thread, which asks each shard
+// to close its listeners and connections, waits until every socket object is gone, then
+// stops the engine.
+#pragma once
+
+#include <allot/engine.h>
+
+#include <atomic>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine_impl.h"
+#include "server/config.h"
+
+namespace allot::server {
+
+class Connection;
+class Listener;
+class IdleTimer;
+
+// Limits read on every request, copied from the config whenever it changes.
+struct LiveLimits {
+  std::atomic<uint64_t> maxclients{0};
+  std::atomic<uint64_t> proto_max_bulk_len{0};
+  std::atomic<uint64_t> query_buffer_limit{0};
+  std::atomic<uint64_t> out_hard_bytes{0};
+  std::atomic<uint64_t> out_soft_bytes{0};
+  std::atomic<uint64_t> out_soft_seconds{0};
+  std::atomic<bool> requirepass_set{false};
+  std::atomic<uint64_t> timeout_seconds{0};
+};
+
+// Counters a shard writes alone and INFO reads from any thread; padded to keep shards
+// off each other's cache lines.
+// INFO commandstats counters of one command on one shard.
+struct CommandStat {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> usec{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+struct alignas(64) ShardNetStats {
+  // Error prefixes INFO errorstats counts separately; the last slot counts the others.
+  static constexpr std::string_view kErrorPrefixes[] = {
+      "ERR",      "WRONGTYPE", "NOAUTH",  "WRONGPASS", "NOPROTO",   "OOM",  "EXECABORT",
+      "NOSCRIPT", "BUSY",      "BUSYKEY", "NOPERM",    "CROSSSLOT", "OTHER"};
+  static constexpr size_t kErrorKinds = std::size(kErrorPrefixes);
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> error_replies{0};
+  std::atomic<uint64_t> errors_by_prefix[kErrorKinds] = {};
+  // Indexed like CommandTable::Get().all().
+  std::unique_ptr<CommandStat[]> commands_by_spec;
+
+  void count_error(std::string_view text) {
+    std::string_view prefix = text.substr(0, text.find(' '));
+    size_t i = 0;
+    while (i + 1 < kErrorKinds && kErrorPrefixes[i] != prefix) ++i;
+    error_replies.fetch_add(1, std::memory_order_relaxed);
+    errors_by_prefix[i].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+// What a shard thread owns of the network: touched only on that thread.
+struct ShardNet {
+  std::vector<Listener*> listeners;
+  IdleTimer* timer = nullptr;
+  std::unordered_map<uint64_t, Connection*> conns;
+  bool stopping = false;
+};
+
+class Server {
+ public:
+  explicit Server(ServerConfig cfg, std::string config_file = "");
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts the engine and a listener per shard per bind address. False (logged) if a
+  // listener cannot be set up.
+  bool start();
+  // Blocks until SIGTERM, SIGINT or SHUTDOWN, then stops everything; returns the exit code.
+  int wait_and_stop();
+  // Any thread.
+  void request_shutdown() { shutdown_requested_.store(true); }
+
+  internal::EngineImpl& engine() { return engine_->impl(); }
+  const LiveLimits& limits() const { return limits_; }
+  ShardNet& net(unsigned shard) { return nets_[shard]; }
+  ShardNetStats& stats(unsigned shard) { return stats_[shard]; }
+  int port() const { return port_; }
+  int64_t start_time_ms() const { return start_time_ms_; }
+  const std::string& run_id() const { return run_id_; }
+  const std::string& config_file() const { return config_file_; }
+
+  // Config access from any thread.
+  ServerConfig config() const;
+  // CONFIG SET name value...: empty string or the reason it was refused.
+  std::string config_set(std::string_view name, const std::vector<std::string>& values);
+  bool password_matches(std::string_view pass) const;
+  bool password_required() const { return limits_.requirepass_set.load(std::memory_order_relaxed); }
+
+  // Called by a shard's listener with an accepted socket.
+  void on_accept(unsigned shard, int fd);
+
+  // Client registry (CLIENT LIST / KILL, INFO clients).
+  void register_client(Connection* c);
+  void unregister_client(Connection* c);
+  std::string client_list(std::string_view only_id = {}) const;
+  // Closes the client with this id (on its own shard); false if unknown.
+  bool kill_client(uint64_t id);
+  // Id of the client whose peer address is addr ("ip:port"), or 0.
+  uint64_t find_client_by_addr(std::string_view addr) const;
+  std::mutex* registry_mutex() const { return &registry_mu_; }
+  // CONFIG RESETSTAT: the server's counters.
+  void reset_stats();
+  uint64_t next_client_id() { return next_client_id_.fetch_add(1) + 1; }
+
+  std::atomic<uint64_t> connected_clients{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  // Sockets (listeners and connections) not yet freed: shutdown waits for zero.
+  std::atomic<int64_t> live_sockets{0};
+
+ private:
+  bool open_listeners(unsigned shard, std::string* err);
+  void stop_shard(unsigned shard);
+  void apply_limits(const ServerConfig& cfg);
+
+  mutable std::mutex cfg_mu_;
+  ServerConfig cfg_;
+  std::string config_file_;
+  LiveLimits limits_;
+  int port_ = 0;
+  std::unique_ptr<allot::Engine> engine_;
+  std::unique_ptr<ShardNet[]> nets_;
+  std::unique_ptr<ShardNetStats[]> stats_;
+  std::atomic<bool> shutdown_requested_{false};
+  std::atomic<uint64_t> next_client_id_{0};
+  int64_t start_time_ms_ = 0;
+  std::string run_id_;
+
+  mutable std::mutex registry_mu_;
+  std::map<uint64_t, Connection*> registry_;
+};
+
+}  // namespace allot::server
