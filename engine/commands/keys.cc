@@ -12,6 +12,7 @@
 
 #include "engine/commands/expire_util.h"
 #include "engine/commands/family.h"
+#include "engine/keyspace/inventory.h"
 
 namespace allot::internal {
 
@@ -150,6 +151,14 @@ Reply CmdPersist(CmdCtx& ctx, Args args) {
   return Reply::Int(1);
 }
 
+// An inventory that changed name or database registers its hold deadlines under the new
+// place at once, so the shard timer keeps expiring them without waiting for an INV.* call.
+void AttachIfInventory(ShardState& shard, int db, std::string_view key, Entry* e) {
+  if (e->type() == ValueType::kInventory) {
+    InventoryKeyAttached(shard, db, key, *e->as<InventoryValue>());
+  }
+}
+
 // RENAME / RENAMENX src dst. The two keys may live on different shards (both are held):
 // the value moves between the Db objects with its TTL, as Redis keeps it.
 Reply RenameGeneric(CmdCtx& ctx, Args args, bool nx) {
@@ -164,6 +173,7 @@ Reply RenameGeneric(CmdCtx& ctx, Args args, bool nx) {
   src.erase(e);
   Entry* moved = dst.assign(args[2], std::move(value), ctx.now_ms);
   if (at_ms != 0) dst.set_expire(moved, at_ms);
+  AttachIfInventory(ctx.shard_of(args[2]), ctx.session->db, args[2], moved);
   return nx ? Reply::Int(1) : Reply::Ok();
 }
 
@@ -261,6 +271,7 @@ Reply CmdMove(CmdCtx& ctx, Args args) {
   Entry* moved = dst.insert(args[1], std::move(e->value), ctx.now_ms);
   if (at_ms != 0) dst.set_expire(moved, at_ms);
   src.erase(e);
+  AttachIfInventory(ctx.shard_of(args[1]), *db, args[1], moved);
   return Reply::Int(1);
 }
 
