@@ -195,7 +195,7 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "connected_clients", s->connected_clients.load());
     AppendKV(out, "cluster_connections", 0);
     AppendKV(out, "maxclients", s->limits().maxclients.load());
-    AppendKV(out, "blocked_clients", 0);
+    AppendKV(out, "blocked_clients", static_cast<uint64_t>(s->paused_clients.load()));
     AppendKV(out, "tracking_clients", 0);
   } else if (section == "memory") {
     AppendKV(out, "maxmemory", s->config().maxmemory);
@@ -498,6 +498,20 @@ bool Server::kill_client(uint64_t id) {
     if (it != nets_[shard].conns.end()) it->second->close_now();
   });
   return true;
+}
+
+void Server::pause(int64_t end_ms, bool all) {
+  std::lock_guard<std::mutex> lock(pause_mu_);
+  int64_t now = internal::RealClockMs();
+  bool active = pause_end_ms_.load() > now;
+  // As Redis: an active pause is never shortened, and ALL wins over WRITE.
+  pause_all_.store(all || (active && pause_all_.load()));
+  if (!active || end_ms > pause_end_ms_.load()) pause_end_ms_.store(end_ms);
+}
+
+bool Server::paused_for(uint32_t flags, int64_t now_ms) const {
+  if (pause_end_ms_.load(std::memory_order_relaxed) <= now_ms) return false;
+  return pause_all_.load(std::memory_order_relaxed) || (flags & internal::kCmdWrite) != 0;
 }
 
 void Server::reset_stats() {
