@@ -169,6 +169,37 @@ void AppendKV(std::string& out, std::string_view k, uint64_t v) {
   AppendKV(out, k, std::to_string(v));
 }
 
+void InfoCommandStats(Server* s, std::string& out) {
+  auto specs = internal::CommandTable::Get().all();
+  for (size_t k = 0; k < specs.size(); ++k) {
+    uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
+    for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+      const CommandStat& st = s->stats(i).commands_by_spec[k];
+      calls += st.calls.load(std::memory_order_relaxed);
+      usec += st.usec.load(std::memory_order_relaxed);
+      rejected += st.rejected.load(std::memory_order_relaxed);
+      failed += st.failed.load(std::memory_order_relaxed);
+    }
+    if (calls == 0 && rejected == 0) continue;
+    out.append(fmt::format(
+        "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
+        internal::ToLower(specs[k].name), calls, usec,
+        calls > 0 ? static_cast<double>(usec) / static_cast<double>(calls) : 0.0, rejected,
+        failed));
+  }
+}
+
+void InfoErrorStats(Server* s, std::string& out) {
+  for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
+    uint64_t n = 0;
+    for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+      n += s->stats(i).errors_by_prefix[k].load(std::memory_order_relaxed);
+    }
+    if (n == 0) continue;
+    out.append(fmt::format("errorstat_{}:count={}\r\n", ShardNetStats::kErrorPrefixes[k], n));
+  }
+}
+
 // allotd's lines of the INFO sections (engine/commands/server_info.h).
 void InfoHook(std::string_view section, std::string& out) {
   Server* s = g_server;
@@ -211,32 +242,9 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "rejected_connections", s->rejected_connections.load());
     AppendKV(out, "total_error_replies", errs);
   } else if (section == "commandstats") {
-    auto specs = internal::CommandTable::Get().all();
-    for (size_t k = 0; k < specs.size(); ++k) {
-      uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
-      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
-        const CommandStat& st = s->stats(i).commands_by_spec[k];
-        calls += st.calls.load(std::memory_order_relaxed);
-        usec += st.usec.load(std::memory_order_relaxed);
-        rejected += st.rejected.load(std::memory_order_relaxed);
-        failed += st.failed.load(std::memory_order_relaxed);
-      }
-      if (calls == 0 && rejected == 0) continue;
-      out.append(fmt::format(
-          "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
-          internal::ToLower(specs[k].name), calls, usec,
-          calls > 0 ? static_cast<double>(usec) / static_cast<double>(calls) : 0.0, rejected,
-          failed));
-    }
+    InfoCommandStats(s, out);
   } else if (section == "errorstats") {
-    for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
-      uint64_t n = 0;
-      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
-        n += s->stats(i).errors_by_prefix[k].load(std::memory_order_relaxed);
-      }
-      if (n == 0) continue;
-      out.append(fmt::format("errorstat_{}:count={}\r\n", ShardNetStats::kErrorPrefixes[k], n));
-    }
+    InfoErrorStats(s, out);
   } else if (section == "cpu") {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
