@@ -414,9 +414,14 @@ TEST(ServerIntegration, Auth) {
 
 TEST(ServerIntegration, MaxClients) {
   Allotd s({"--maxclients", "2"});
-  // The start-up probe's connection must be gone before we count.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Ctx a(s.Client()), b(s.Client());
+  Ctx a(s.Client());
+  // The start-up probe's connection must be gone before we count: wait until `a` is alone.
+  for (int i = 0; i < 100; ++i) {
+    std::string info = Str(Cmd(a.get(), {"INFO", "clients"}));
+    if (info.find("connected_clients:1\r\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Ctx b(s.Client());
   EXPECT_EQ(Str(Cmd(a.get(), {"PING"})), "PONG");
   EXPECT_EQ(Str(Cmd(b.get(), {"PING"})), "PONG");
   int fd = Connect(s.port());
