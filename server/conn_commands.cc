@@ -6,6 +6,7 @@
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
+#include "engine/runtime/clock.h"
 #include "server/connection.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -319,6 +320,11 @@ Reply Connection::cmd_client(Args args) {
   if (Is(sub, "INFO") && n == 2) return Reply::Bulk(server_.client_list(std::to_string(id_)));
   if (Is(sub, "LIST")) return cmd_client_list(args);
   if (Is(sub, "KILL") && n >= 3) return cmd_client_kill(args);
+  if (Is(sub, "PAUSE") && (n == 3 || n == 4)) return cmd_client_pause(args);
+  if (Is(sub, "UNPAUSE") && n == 2) {
+    server_.unpause();
+    return Reply::Ok();
+  }
   if (Is(sub, "REPLY") && n == 3) {
     if (Is(args[2], "ON")) {
       reply_mode_ = ReplyMode::kOn;
@@ -341,10 +347,12 @@ Reply Connection::cmd_client(Args args) {
     return SyntaxError();
   }
   if (Is(sub, "HELP")) {
-    return Reply::Array({Reply::Status("CLIENT <subcommand> [<arg> ...]. Subcommands are:"),
-                         Reply::Status("ID | GETNAME | SETNAME <name> | SETINFO <attr> <value> | "
-                                       "INFO | LIST [TYPE t] [ID id ...] | KILL ... | "
-                                       "REPLY ON|OFF|SKIP | NO-EVICT on|off | NO-TOUCH on|off")});
+    return Reply::Array(
+        {Reply::Status("CLIENT <subcommand> [<arg> ...]. Subcommands are:"),
+         Reply::Status("ID | GETNAME | SETNAME <name> | SETINFO <attr> <value> | "
+                       "INFO | LIST [TYPE t] [ID id ...] | KILL ... | "
+                       "REPLY ON|OFF|SKIP | PAUSE <ms> [WRITE|ALL] | UNPAUSE | NO-EVICT on|off | "
+                       "NO-TOUCH on|off")});
   }
   return UnknownSubcommand(sub, "CLIENT");
 }
@@ -372,6 +380,26 @@ Reply Connection::cmd_client_list(Args args) {
     return Reply::Error("ERR Unknown client type '" + std::string(args[3]) + "'");
   }
   return SyntaxError();
+}
+
+// CLIENT PAUSE timeout-ms [WRITE|ALL]: commands (or only writes) of every client wait
+// until the deadline or CLIENT UNPAUSE; the reply itself comes at once.
+Reply Connection::cmd_client_pause(Args args) {
+  int64_t ms = 0;
+  if (!internal::ParseInt64(args[2], &ms)) {
+    return Reply::Error("ERR timeout is not an integer or out of range");
+  }
+  if (ms < 0) return Reply::Error("ERR timeout is negative");
+  bool all = true;
+  if (args.size() == 4) {
+    if (Is(args[3], "WRITE")) {
+      all = false;
+    } else if (!Is(args[3], "ALL")) {
+      return SyntaxError();
+    }
+  }
+  server_.pause(internal::RealClockMs() + ms, all);
+  return Reply::Ok();
 }
 
 // CLIENT KILL addr:port (old form) or CLIENT KILL <filter> <value> ... (new form).

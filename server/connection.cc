@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -67,6 +68,8 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   recv_op_.fn = &Connection::on_recv;
   send_op_.conn = this;
   send_op_.fn = &Connection::on_send;
+  pause_op_.conn = this;
+  pause_op_.fn = &Connection::on_pause_check;
   sink_.conn = this;
   authenticated_ = !server.password_required();
   ParserLimits pl;
@@ -135,6 +138,7 @@ void Connection::feed(std::string_view data) {
 
 void Connection::process() {
   while (!remote_inflight_ && !closing_ && !close_after_write_ && !pending_.empty()) {
+    if (wait_for_pause()) break;
     current_ = std::move(pending_.front());
     pending_.pop_front();
     pending_bytes_ -= current_.bytes();
@@ -152,6 +156,34 @@ void Connection::process() {
   flush();
   if (close_after_write_ && !send_armed_ && out_.empty() && !remote_inflight_) return close_now();
   maybe_read();
+}
+
+bool Connection::wait_for_pause() {
+  if (pause_armed_) return true;
+  int64_t now = NowMs();
+  if (server_.pause_end_ms() <= now) return false;
+  const internal::CommandSpec* spec = internal::CommandTable::Get().find(pending_.front().arg(0));
+  if (!server_.paused_for(spec != nullptr ? spec->flags : 0, now)) return false;
+  // Re-check at most every 50 ms, so CLIENT UNPAUSE on any shard takes effect quickly
+  // without a message to every connection.
+  constexpr int64_t kRecheckMs = 50;
+  int64_t wait_ms = std::min(kRecheckMs, server_.pause_end_ms() - now);
+  pause_ts_.tv_sec = 0;
+  pause_ts_.tv_nsec = wait_ms * 1000000;
+  io_uring_sqe* sqe = reactor_->get_sqe();
+  io_uring_prep_timeout(sqe, &pause_ts_, 0, 0);
+  io_uring_sqe_set_data(sqe, &pause_op_);
+  pause_armed_ = true;
+  server_.paused_clients.fetch_add(1);
+  return true;
+}
+
+void Connection::on_pause_check(int32_t) {
+  Hold hold(this);
+  pause_armed_ = false;
+  server_.paused_clients.fetch_sub(1);
+  if (closing_) return;
+  process();
 }
 
 bool Connection::execute_current() {
@@ -244,9 +276,22 @@ bool Connection::over_output_limit() {
 
 void Connection::flush() {
   if (send_armed_ || out_.empty() || closing_) return;
+  // Try the socket directly first: the kernel almost always takes a reply batch at once,
+  // and a completed send then costs no SQE, no CQE and no extra loop pass. Only what the
+  // socket refuses (a full send buffer) waits on the ring.
+  ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n == static_cast<ssize_t>(out_.size())) {
+    out_.clear();
+    if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
+    return;
+  }
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    LogVerbose("Error writing to client id={}: {}", id_, std::strerror(errno));
+    return close_now();
+  }
   sending_.swap(out_);
   out_.clear();
-  sent_ = 0;
+  sent_ = n > 0 ? static_cast<size_t>(n) : 0;
   submit_send();
 }
 
@@ -270,7 +315,10 @@ void Connection::on_send(int32_t res) {
   sending_.clear();
   if (sending_.capacity() > kKeepBufferBytes) std::string().swap(sending_);
   sent_ = 0;
-  if (!out_.empty()) return flush();
+  if (!out_.empty()) {
+    flush();
+    if (send_armed_ || closing_) return;
+  }
   if (close_after_write_ && !remote_inflight_) return close_now();
   maybe_read();
 }
@@ -291,7 +339,9 @@ void Connection::close_now() {
 }
 
 void Connection::maybe_destroy() {
-  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || remote_inflight_) return;
+  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || remote_inflight_ || pause_armed_) {
+    return;
+  }
   ::close(fd_);
   delete this;
 }

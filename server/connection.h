@@ -101,6 +101,9 @@ class Connection {
   void on_recv(int32_t res);
   void on_send(int32_t res);
   void on_remote_reply(Reply r);
+  void on_pause_check(int32_t res);
+  // True (and a re-check armed) if the next pending command must wait for CLIENT PAUSE.
+  bool wait_for_pause();
   void feed(std::string_view data);
   void process();
   // Runs current_; false if it went to another shard (its reply comes later).
@@ -123,6 +126,7 @@ class Connection {
   Reply cmd_client(internal::Args args);
   Reply cmd_client_list(internal::Args args);
   Reply cmd_client_kill(internal::Args args);
+  Reply cmd_client_pause(internal::Args args);
   Reply cmd_config(internal::Args args);
   Reply cmd_reset();
   void authenticate(bool ok);
@@ -159,10 +163,13 @@ class Connection {
   int holds_ = 0;
   bool recv_armed_ = false;
   bool send_armed_ = false;
+  bool pause_armed_ = false;
+  __kernel_timespec pause_ts_{};
   bool closing_ = false;
   bool close_after_write_ = false;
   Op recv_op_;
   Op send_op_;
+  Op pause_op_;
   Sink sink_;
   static constexpr size_t kRecvBytes = 16 * 1024;
   char recv_buf_[kRecvBytes];

@@ -169,6 +169,37 @@ void AppendKV(std::string& out, std::string_view k, uint64_t v) {
   AppendKV(out, k, std::to_string(v));
 }
 
+void InfoCommandStats(Server* s, std::string& out) {
+  auto specs = internal::CommandTable::Get().all();
+  for (size_t k = 0; k < specs.size(); ++k) {
+    uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
+    for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+      const CommandStat& st = s->stats(i).commands_by_spec[k];
+      calls += st.calls.load(std::memory_order_relaxed);
+      usec += st.usec.load(std::memory_order_relaxed);
+      rejected += st.rejected.load(std::memory_order_relaxed);
+      failed += st.failed.load(std::memory_order_relaxed);
+    }
+    if (calls == 0 && rejected == 0) continue;
+    out.append(fmt::format(
+        "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
+        internal::ToLower(specs[k].name), calls, usec,
+        calls > 0 ? static_cast<double>(usec) / static_cast<double>(calls) : 0.0, rejected,
+        failed));
+  }
+}
+
+void InfoErrorStats(Server* s, std::string& out) {
+  for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
+    uint64_t n = 0;
+    for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
+      n += s->stats(i).errors_by_prefix[k].load(std::memory_order_relaxed);
+    }
+    if (n == 0) continue;
+    out.append(fmt::format("errorstat_{}:count={}\r\n", ShardNetStats::kErrorPrefixes[k], n));
+  }
+}
+
 // allotd's lines of the INFO sections (engine/commands/server_info.h).
 void InfoHook(std::string_view section, std::string& out) {
   Server* s = g_server;
@@ -195,7 +226,7 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "connected_clients", s->connected_clients.load());
     AppendKV(out, "cluster_connections", 0);
     AppendKV(out, "maxclients", s->limits().maxclients.load());
-    AppendKV(out, "blocked_clients", 0);
+    AppendKV(out, "blocked_clients", static_cast<uint64_t>(s->paused_clients.load()));
     AppendKV(out, "tracking_clients", 0);
   } else if (section == "memory") {
     AppendKV(out, "maxmemory", s->config().maxmemory);
@@ -211,32 +242,9 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "rejected_connections", s->rejected_connections.load());
     AppendKV(out, "total_error_replies", errs);
   } else if (section == "commandstats") {
-    auto specs = internal::CommandTable::Get().all();
-    for (size_t k = 0; k < specs.size(); ++k) {
-      uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
-      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
-        const CommandStat& st = s->stats(i).commands_by_spec[k];
-        calls += st.calls.load(std::memory_order_relaxed);
-        usec += st.usec.load(std::memory_order_relaxed);
-        rejected += st.rejected.load(std::memory_order_relaxed);
-        failed += st.failed.load(std::memory_order_relaxed);
-      }
-      if (calls == 0 && rejected == 0) continue;
-      out.append(fmt::format(
-          "cmdstat_{}:calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}\r\n",
-          internal::ToLower(specs[k].name), calls, usec,
-          calls > 0 ? static_cast<double>(usec) / static_cast<double>(calls) : 0.0, rejected,
-          failed));
-    }
+    InfoCommandStats(s, out);
   } else if (section == "errorstats") {
-    for (size_t k = 0; k < ShardNetStats::kErrorKinds; ++k) {
-      uint64_t n = 0;
-      for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
-        n += s->stats(i).errors_by_prefix[k].load(std::memory_order_relaxed);
-      }
-      if (n == 0) continue;
-      out.append(fmt::format("errorstat_{}:count={}\r\n", ShardNetStats::kErrorPrefixes[k], n));
-    }
+    InfoErrorStats(s, out);
   } else if (section == "cpu") {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -498,6 +506,20 @@ bool Server::kill_client(uint64_t id) {
     if (it != nets_[shard].conns.end()) it->second->close_now();
   });
   return true;
+}
+
+void Server::pause(int64_t end_ms, bool all) {
+  std::lock_guard<std::mutex> lock(pause_mu_);
+  int64_t now = internal::RealClockMs();
+  bool active = pause_end_ms_.load() > now;
+  // As Redis: an active pause is never shortened, and ALL wins over WRITE.
+  pause_all_.store(all || (active && pause_all_.load()));
+  if (!active || end_ms > pause_end_ms_.load()) pause_end_ms_.store(end_ms);
+}
+
+bool Server::paused_for(uint32_t flags, int64_t now_ms) const {
+  if (pause_end_ms_.load(std::memory_order_relaxed) <= now_ms) return false;
+  return pause_all_.load(std::memory_order_relaxed) || (flags & internal::kCmdWrite) != 0;
 }
 
 void Server::reset_stats() {

@@ -132,7 +132,15 @@ class Server {
   void reset_stats();
   uint64_t next_client_id() { return next_client_id_.fetch_add(1) + 1; }
 
+  // CLIENT PAUSE: until when (Unix ms), and whether every command or only writes wait.
+  void pause(int64_t end_ms, bool all);
+  void unpause() { pause_end_ms_.store(0); }
+  // Whether a command with these flags must wait now (0 flags = unknown command).
+  bool paused_for(uint32_t flags, int64_t now_ms) const;
+  int64_t pause_end_ms() const { return pause_end_ms_.load(std::memory_order_relaxed); }
+
   std::atomic<uint64_t> connected_clients{0};
+  std::atomic<int64_t> paused_clients{0};
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
   // Sockets (listeners and connections) not yet freed: shutdown waits for zero.
@@ -152,6 +160,9 @@ class Server {
   std::unique_ptr<ShardNet[]> nets_;
   std::unique_ptr<ShardNetStats[]> stats_;
   std::atomic<bool> shutdown_requested_{false};
+  std::atomic<int64_t> pause_end_ms_{0};
+  std::atomic<bool> pause_all_{false};
+  std::mutex pause_mu_;
   std::atomic<uint64_t> next_client_id_{0};
   int64_t start_time_ms_ = 0;
   std::string run_id_;

@@ -356,6 +356,35 @@ TEST(ServerIntegration, TimeLastsaveFunctionFlush) {
             "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
 }
 
+TEST(ServerIntegration, ClientPauseWrite) {
+  Allotd s;
+  Ctx admin(s.Client()), writer(s.Client());
+  EXPECT_EQ(Str(Cmd(admin.get(), {"CLIENT", "PAUSE", "100000", "WRITE"})), "OK");
+  EXPECT_EQ(Cmd(writer.get(), {"GET", "k"})->type, REDIS_REPLY_NIL);  // reads go on
+  redisAppendCommand(writer.get(), "SET k v");
+  redisBufferWrite(writer.get(), nullptr);
+  int done = 0;
+  while (!done) redisBufferWrite(writer.get(), &done);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string info = Str(Cmd(admin.get(), {"INFO", "clients"}));
+  EXPECT_NE(info.find("blocked_clients:1\r\n"), std::string::npos) << info;
+  EXPECT_EQ(Cmd(admin.get(), {"GET", "k"})->type, REDIS_REPLY_NIL);  // the SET waits
+  EXPECT_EQ(Str(Cmd(admin.get(), {"CLIENT", "UNPAUSE"})), "OK");
+  void* raw = nullptr;
+  ASSERT_EQ(redisGetReply(writer.get(), &raw), REDIS_OK);
+  ReplyPtr set(static_cast<redisReply*>(raw), freeReplyObject);
+  EXPECT_EQ(Str(set), "OK");
+  EXPECT_EQ(Str(Cmd(admin.get(), {"GET", "k"})), "v");
+  EXPECT_EQ(Str(Cmd(admin.get(), {"CLIENT", "PAUSE", "x"})),
+            "ERR timeout is not an integer or out of range");
+  EXPECT_EQ(Str(Cmd(admin.get(), {"CLIENT", "PAUSE", "-1"})), "ERR timeout is negative");
+  // A short ALL pause delays everything, then lets it through by itself.
+  EXPECT_EQ(Str(Cmd(admin.get(), {"CLIENT", "PAUSE", "300", "ALL"})), "OK");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Str(Cmd(writer.get(), {"PING"})), "PONG");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+}
+
 TEST(ServerIntegration, Auth) {
   Allotd s({"--requirepass", "sesame"});
   Ctx c(s.Client());
@@ -385,9 +414,14 @@ TEST(ServerIntegration, Auth) {
 
 TEST(ServerIntegration, MaxClients) {
   Allotd s({"--maxclients", "2"});
-  // The start-up probe's connection must be gone before we count.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Ctx a(s.Client()), b(s.Client());
+  Ctx a(s.Client());
+  // The start-up probe's connection must be gone before we count: wait until `a` is alone.
+  for (int i = 0; i < 100; ++i) {
+    std::string info = Str(Cmd(a.get(), {"INFO", "clients"}));
+    if (info.find("connected_clients:1\r\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Ctx b(s.Client());
   EXPECT_EQ(Str(Cmd(a.get(), {"PING"})), "PONG");
   EXPECT_EQ(Str(Cmd(b.get(), {"PING"})), "PONG");
   int fd = Connect(s.port());
@@ -395,10 +429,14 @@ TEST(ServerIntegration, MaxClients) {
   EXPECT_EQ(ReadAll(fd, 3000, &closed), "-ERR max number of clients reached\r\n");
   EXPECT_TRUE(closed);
   close(fd);
-  a.reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Ctx c(s.Client());
-  EXPECT_EQ(Str(Cmd(c.get(), {"PING"})), "PONG");
+  a.reset();  // a slot frees up once the server has seen the close
+  std::string pong;
+  for (int i = 0; i < 60 && pong != "PONG"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Ctx c(s.Client());
+    pong = Str(Cmd(c.get(), {"PING"}));
+  }
+  EXPECT_EQ(pong, "PONG");
 }
 
 TEST(ServerIntegration, QueryBufferLimitClosesClient) {
