@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
@@ -23,10 +24,8 @@ class ExecTask final : public Task {
            ReplySink* sink)
       : engine_(engine), spec_(spec), session_(session), args_(args), sink_(sink) {}
   void run(Reactor& reactor) override {
-    ReplySink* sink = sink_;
-    Reply r = engine_->run_local(*spec_, *session_, args_, engine_->shard(reactor.id()));
+    engine_->run_local(*spec_, *session_, args_, engine_->shard(reactor.id()), sink_);
     delete this;
-    sink->deliver(std::move(r));
   }
 
  private:
@@ -86,7 +85,8 @@ void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out) {
   int argc = static_cast<int>(args.size());
   int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
   int step = spec.key_step > 0 ? spec.key_step : 1;
-  for (int i = spec.first_key; i <= last && i < argc; i += step) out.push_back(static_cast<size_t>(i));
+  for (int i = spec.first_key; i <= last && i < argc; i += step)
+    out.push_back(static_cast<size_t>(i));
 }
 
 Db& CmdCtx::db(std::string_view key) { return db_of(&shard_of(key)); }
@@ -113,9 +113,15 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   }
   for (unsigned i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<ShardState>(i));
-    reactors_.push_back(std::make_unique<Reactor>(i, cfg.active_expire_interval_ms,
-                                                  [this, i] { return tick(i); }));
+    reactors_.push_back(
+        std::make_unique<Reactor>(i, cfg.active_expire_interval_ms, [this, i] { return tick(i); }));
     shards_[i]->reactor = reactors_[i].get();
+  }
+  if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
+    // Recovery runs here, before any shard thread exists: this thread owns every shard.
+    wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
+    wal_->recover([this](const WalRecordView& r) { replay(r); });
+    wal_->start();
   }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
@@ -137,6 +143,8 @@ void EngineImpl::shutdown() {
   if (stopped_.exchange(true)) return;
   for (auto& r : reactors_) r->stop();
   for (auto& t : threads_) t.join();
+  // After the shards: nothing submits any more, and the writer completes the last sinks.
+  if (wal_ != nullptr) wal_->stop();
 }
 
 unsigned EngineImpl::shard_of_key(std::string_view key) const {
@@ -158,8 +166,8 @@ int64_t EngineImpl::tick(unsigned shard_id) {
   return wait_ms;
 }
 
-Reply EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
-                            ShardState& shard) {
+void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args, ShardState& shard,
+                           ReplySink* sink) {
   ShardState* held[1] = {&shard};
   CmdCtx ctx;
   ctx.engine = this;
@@ -168,7 +176,74 @@ Reply EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args
   ctx.shards = std::span<ShardState* const>(held, 1);
   ctx.home = &shard;
   ++shard.stats.commands;
-  return spec.handler(ctx, args);
+  const int db = session.db;
+  const uint64_t rng_before = shard.rng_state;
+  finish(spec, args, db, ctx.now_ms, rng_before, spec.handler(ctx, args), sink);
+}
+
+void EngineImpl::finish(const CommandSpec& spec, Args args, int db, int64_t now,
+                        uint64_t rng_before, Reply reply, ReplySink* sink) {
+  // Errors are not logged: a handler that fails changes nothing (the one exception,
+  // scripts that fail after writing, must set kWalFlagErrorReply; docs/durability.md).
+  if (wal_ == nullptr || (spec.flags & kCmdWrite) == 0 || reply.is_error()) {
+    return sink->deliver(std::move(reply));
+  }
+  ALLOT_DCHECK(db >= 0 && db < limits::kDatabaseCount);
+  WalRecordInfo info;
+  info.db = static_cast<uint8_t>(db);
+  info.now_ms = now;
+  info.rng_state = rng_before;
+  wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
+}
+
+std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Args args) const {
+  std::vector<unsigned> shards;
+  if (spec.flags & kCmdAllShards) {
+    for (unsigned i = 0; i < shards_.size(); ++i) shards.push_back(i);
+    return shards;
+  }
+  std::vector<size_t> key_indexes;
+  KeyIndexes(spec, args, key_indexes);
+  for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  // Keyless single-shard commands run on the caller's shard live; any shard is the same
+  // to them (they touch no key), and the record pins the random state.
+  if (shards.empty()) shards.push_back(0);
+  return shards;
+}
+
+void EngineImpl::replay(const WalRecordView& record) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("allot: cannot replay the write-ahead log in " + cfg_.dir +
+                             " at LSN " + std::to_string(record.lsn) + " (" +
+                             std::string(record.args[0].substr(0, 64)) + "): " + what +
+                             "; refusing to start");
+  };
+  const CommandSpec* spec = CommandTable::Get().find(record.args[0]);
+  if (spec == nullptr) fail("unknown command");
+  if (!ArityOk(*spec, record.args.size())) fail("wrong number of arguments");
+  if ((spec->flags & kCmdWrite) == 0 || (spec->flags & kCmdNoShard) != 0) {
+    fail("not a command that is logged");
+  }
+  if (record.info.db >= limits::kDatabaseCount) fail("database index out of range");
+  std::vector<ShardState*> held;
+  for (unsigned s : shards_of_command(*spec, record.args)) held.push_back(shards_[s].get());
+  Session session;
+  session.db = record.info.db;
+  CmdCtx ctx;
+  ctx.engine = this;
+  ctx.session = &session;
+  ctx.now_ms = record.info.now_ms;
+  ctx.shards = held;
+  ctx.home = held[0];  // as live: the key's shard, or the lowest of a multi-shard command
+  ctx.home->rng_state = record.info.rng_state;
+  Reply r = spec->handler(ctx, record.args);
+  bool was_error = (record.info.flags & kWalFlagErrorReply) != 0;
+  if (r.is_error() != was_error) {
+    fail(was_error ? "succeeded on replay but failed when it ran"
+                   : "failed on replay (" + r.string() + ") but succeeded when it ran");
+  }
 }
 
 void EngineImpl::run_on_shard(unsigned i, std::function<void(ShardState&)> fn) {
@@ -200,11 +275,14 @@ int EngineImpl::single_shard_route(Args args) const {
   return static_cast<int>(s);
 }
 
-Reply EngineImpl::execute_here(Session& session, Args args, ShardState& shard) {
+void EngineImpl::execute_here(Session& session, Args args, ShardState& shard, ReplySink* sink) {
   ALLOT_DCHECK(Reactor::current() == shard.reactor);
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   ALLOT_CHECK(spec != nullptr);
-  return run_local(*spec, session, args, shard);
+  if (wal_ != nullptr && (spec->flags & kCmdWrite) && wal_->refusing_writes()) {
+    return sink->deliver(wal_->misconf_reply());
+  }
+  run_local(*spec, session, args, shard, sink);
 }
 
 void EngineImpl::run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn) {
@@ -217,6 +295,10 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   if (spec == nullptr) return sink->deliver(UnknownCommandReply(args));
   if (!ArityOk(*spec, args.size())) return sink->deliver(WrongArgsReply(spec->name));
+  // As Redis after a failed write to disk: writes are refused, reads go on.
+  if (wal_ != nullptr && (spec->flags & kCmdWrite) && wal_->refusing_writes()) {
+    return sink->deliver(wal_->misconf_reply());
+  }
 
   if (spec->flags & kCmdNoShard) {
     CmdCtx ctx;
@@ -252,7 +334,7 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   if (!multi) {
     unsigned s = single >= 0 ? static_cast<unsigned>(single) : (here != nullptr ? here->id() : 0);
     if (here == reactors_[s].get()) {
-      return sink->deliver(run_local(*spec, session, args, *shards_[s]));
+      return run_local(*spec, session, args, *shards_[s], sink);
     }
     reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
     return;
@@ -282,7 +364,11 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     ctx.shards = held;
     ctx.home = held[0];
     ++held[0]->stats.commands;
-    sink->deliver(spec.handler(ctx, args));
+    const int db = session.db;
+    const uint64_t rng_before = ctx.home->rng_state;
+    // One record for the whole command, pushed while every shard is still parked: after
+    // everything its shards ran before, before anything they run after (wal.h, Order).
+    finish(spec, args, db, ctx.now_ms, rng_before, spec.handler(ctx, args), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));
   std::lock_guard<std::mutex> lock(multi_mu_);

@@ -43,8 +43,23 @@ inline constexpr int64_t kHoldTtlMsDefault = 5 * 60 * 1000;  // The seeds' 5-min
 inline constexpr size_t kUserIdBytesMax = 1024;
 // Holds and buyers per item are bounded by available units and by memory (maxmemory).
 
+// Write-ahead log (engine/wal/). Records the log writer takes into one LMDB transaction
+// (one commit, one sync): bounds a group's latency and its transaction's dirty pages.
+inline constexpr size_t kWalGroupRecordsMax = 4096;
+// Nodes preallocated in the shards -> writer queue; a shard never waits for one (the queue
+// allocates past it), the bound on records in flight is the shards' own admission.
+inline constexpr size_t kWalQueueNodesInitial = 16384;
+// LMDB map: initial size (virtual; the file grows only with data) and the default ceiling.
+inline constexpr uint64_t kWalMapBytesInitial = uint64_t{64} << 30;
+// `everysec`: the log is synced at least this often.
+inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
+// After a failed commit (disk full), how often the writer retries the stuck records.
+inline constexpr int64_t kWalRetryIntervalMs = 100;
+
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
 static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);
+static_assert(kWalGroupRecordsMax <= kWalQueueNodesInitial);
+static_assert(kWalRetryIntervalMs < kWalEverysecSyncIntervalMs);
 
 }  // namespace allot::limits
