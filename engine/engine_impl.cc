@@ -85,8 +85,7 @@ void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out) {
   int argc = static_cast<int>(args.size());
   int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
   int step = spec.key_step > 0 ? spec.key_step : 1;
-  for (int i = spec.first_key; i <= last && i < argc; i += step)
-    out.push_back(static_cast<size_t>(i));
+  for (int i = spec.first_key; i <= last && i < argc; i += step) out.push_back(static_cast<size_t>(i));
 }
 
 Db& CmdCtx::db(std::string_view key) { return db_of(&shard_of(key)); }
@@ -113,8 +112,8 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   }
   for (unsigned i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<ShardState>(i));
-    reactors_.push_back(
-        std::make_unique<Reactor>(i, cfg.active_expire_interval_ms, [this, i] { return tick(i); }));
+    reactors_.push_back(std::make_unique<Reactor>(i, cfg.active_expire_interval_ms,
+                                                  [this, i] { return tick(i); }));
     shards_[i]->reactor = reactors_[i].get();
   }
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
