@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "engine/commands/args.h"
@@ -119,7 +120,14 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
     // Recovery runs here, before any shard thread exists: this thread owns every shard.
     wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
-    wal_->recover([this](const WalRecordView& r) { replay(r); });
+    wal_->recover(
+        [this](int db, std::string_view key, Value value, int64_t expire_at_ms) {
+          load_checkpoint_entry(db, key, std::move(value), expire_at_ms);
+        },
+        [this](const WalRecordView& r) { replay(r); });
+    // The writer starts checkpoints itself when the log grows; nobody waits for those.
+    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records,
+                                 [this] { start_checkpoint(std::make_shared<CheckpointJob>()); });
     wal_->start();
   }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -177,11 +185,12 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   ++shard.stats.commands;
   const int db = session.db;
   const uint64_t rng_before = shard.rng_state;
-  finish(spec, args, db, ctx.now_ms, rng_before, spec.handler(ctx, args), sink);
+  Reply reply = spec.handler(ctx, args);
+  finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
 }
 
-void EngineImpl::finish(const CommandSpec& spec, Args args, int db, int64_t now,
-                        uint64_t rng_before, Reply reply, ReplySink* sink) {
+void EngineImpl::finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as,
+                        int db, int64_t now, uint64_t rng_before, Reply reply, ReplySink* sink) {
   // Errors are not logged: a handler that fails changes nothing (the one exception,
   // scripts that fail after writing, must set kWalFlagErrorReply; docs/durability.md).
   if (wal_ == nullptr || (spec.flags & kCmdWrite) == 0 || reply.is_error()) {
@@ -192,7 +201,9 @@ void EngineImpl::finish(const CommandSpec& spec, Args args, int db, int64_t now,
   info.db = static_cast<uint8_t>(db);
   info.now_ms = now;
   info.rng_state = rng_before;
-  wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
+  if (log_as.empty()) return wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
+  std::vector<std::string_view> effect(log_as.begin(), log_as.end());
+  wal_->submit(EncodeWalRecord(info, effect), std::move(reply), sink);
 }
 
 std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Args args) const {
@@ -210,6 +221,49 @@ std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Arg
   // to them (they touch no key), and the record pins the random state.
   if (shards.empty()) shards.push_back(0);
   return shards;
+}
+
+void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value,
+                                       int64_t expire_at_ms) {
+  Db& d = shards_[shard_of_key(key)]->dbs[db];
+  Entry* e = d.insert(key, std::move(value), 0);
+  if (expire_at_ms != 0) d.set_expire(e, expire_at_ms);
+}
+
+void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
+  ALLOT_CHECK(wal_ != nullptr);
+  if (stopped_.load()) {
+    job->error = "the engine is shutting down";
+    job->done.store(1);
+    job->done.notify_all();
+    return;
+  }
+  std::vector<unsigned> all(shards_.size());
+  for (unsigned i = 0; i < all.size(); ++i) all[i] = i;
+  auto body = [this, job] {
+    // Every shard is parked: the image is one consistent point. Its marker goes into the
+    // log queue before any shard runs again (checkpoint.h).
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<ShardState*> held;
+    for (auto& s : shards_) held.push_back(s.get());
+    job->error = BuildCheckpointImage(held, job->image);
+    job->pause_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - t0)
+                                              .count());
+    wal_->submit_checkpoint(job);
+  };
+  auto* txn = new MultiShardTxn(std::move(all), std::move(body));
+  std::lock_guard<std::mutex> lock(multi_mu_);
+  for (unsigned s : txn->shards()) reactors_[s]->post_unbounded(new TxnArrivalTask(txn));
+}
+
+std::string EngineImpl::checkpoint() {
+  if (wal_ == nullptr) return "no write-ahead log (memory only)";
+  ALLOT_CHECK(Reactor::current() == nullptr);
+  auto job = std::make_shared<CheckpointJob>();
+  start_checkpoint(job);
+  while (job->done.load(std::memory_order_acquire) == 0) job->done.wait(0);
+  return job->error;
 }
 
 void EngineImpl::replay(const WalRecordView& record) {
@@ -282,6 +336,20 @@ void EngineImpl::execute_here(Session& session, Args args, ShardState& shard, Re
     return sink->deliver(wal_->misconf_reply());
   }
   run_local(*spec, session, args, shard, sink);
+}
+
+Reply EngineImpl::execute_here(Session& session, Args args, ShardState& shard) {
+  struct Here final : ReplySink {
+    Reply reply;
+    bool done = false;
+    void deliver(Reply r) override {
+      reply = std::move(r);
+      done = true;
+    }
+  } here;
+  execute_here(session, args, shard, &here);
+  ALLOT_CHECK(here.done && "execute_here: deferred reply (logged write); pass a ReplySink");
+  return std::move(here.reply);
 }
 
 void EngineImpl::run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn) {
@@ -367,7 +435,8 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     const uint64_t rng_before = ctx.home->rng_state;
     // One record for the whole command, pushed while every shard is still parked: after
     // everything its shards ran before, before anything they run after (wal.h, Order).
-    finish(spec, args, db, ctx.now_ms, rng_before, spec.handler(ctx, args), sink);
+    Reply reply = spec.handler(ctx, args);
+    finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));
   std::lock_guard<std::mutex> lock(multi_mu_);

@@ -64,6 +64,10 @@ class EngineImpl {
   // Runs args on `shard`, which must be the calling shard thread and single_shard_route(),
   // and completes sink (see Completion above: a logged write completes later).
   void execute_here(Session& session, Args args, ShardState& shard, ReplySink* sink);
+  // The same, returning the reply, for callers that cannot wait (benchmarks, tests on a
+  // shard thread). Crashes if the reply is deferred: a logged write in `durability
+  // always`, whose reply exists only once its record is durable.
+  Reply execute_here(Session& session, Args args, ShardState& shard);
   // Posts fn to shard i without waiting.
   void run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn);
 
@@ -80,15 +84,25 @@ class EngineImpl {
   // The write-ahead log, or nullptr when memory only (no dir, or durability none).
   Wal* wal() { return wal_.get(); }
 
+  // Takes a checkpoint of every shard and trims the log before it (engine/wal/
+  // checkpoint.h); waits for it. Returns "" or why it failed. Application threads only
+  // (it waits for the shards and for the log writer). Requires the WAL.
+  std::string checkpoint();
+
  private:
   // Completes a command that ran: through the WAL if it is a logged write, else at once.
-  // db, now and rng_before are the inputs the handler saw (the record's determinism).
-  void finish(const CommandSpec& spec, Args args, int db, int64_t now, uint64_t rng_before,
-              Reply reply, ReplySink* sink);
+  // The record is args, or log_as when the handler set it (CmdCtx::log_as); db, now and
+  // rng_before are the inputs the handler saw (the record's determinism).
+  void finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as, int db,
+              int64_t now, uint64_t rng_before, Reply reply, ReplySink* sink);
   // The shards a routed command holds, ascending (what execute() computes live).
   std::vector<unsigned> shards_of_command(const CommandSpec& spec, Args args) const;
   // Re-executes one logged command at start, with every shard held by the calling thread.
   void replay(const WalRecordView& record);
+  // Puts one key of a checkpoint into its shard at start.
+  void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
+  // Posts the all-shards transaction that builds job's image and hands it to the WAL.
+  void start_checkpoint(std::shared_ptr<CheckpointJob> job);
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);

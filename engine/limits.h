@@ -53,6 +53,11 @@ inline constexpr size_t kWalQueueNodesInitial = 16384;
 inline constexpr uint64_t kWalMapBytesInitial = uint64_t{64} << 30;
 // `everysec`: the log is synced at least this often.
 inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
+// Checkpoints: bytes per LMDB value of the image (a few pages: large values go to
+// LMDB overflow pages, which it allocates contiguously), and the default log size (in
+// records since the last checkpoint) that triggers one; 0 turns the trigger off.
+inline constexpr size_t kCheckpointChunkBytes = 1 << 20;
+inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
 // After a failed commit (disk full), how often the writer retries the stuck records.
 inline constexpr int64_t kWalRetryIntervalMs = 100;
 

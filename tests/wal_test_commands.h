@@ -49,11 +49,21 @@ inline Reply CmdMset(CmdCtx& ctx, Args args) {
   return Reply::Ok();
 }
 
+// WALTEST.RANDLOG key: key = a random number; logged as the SET of that number
+// (CmdCtx::log_as), so replay does not draw at all.
+inline Reply CmdRandLog(CmdCtx& ctx, Args args) {
+  std::string v = std::to_string(ctx.home->next_random());
+  ctx.db(args[1]).assign(args[1], StringValue(v), ctx.now_ms);
+  ctx.log_as = {"SET", std::string(args[1]), v};
+  return Reply::Ok();
+}
+
 inline constexpr CommandSpec kCommands[] = {
     {"WALTEST.STAMP", 2, internal::kCmdWrite, 1, 1, 1, CmdStamp},
     {"WALTEST.RAND", 2, internal::kCmdWrite, 1, 1, 1, CmdRand},
     {"WALTEST.SETPX", 4, internal::kCmdWrite, 1, 1, 1, CmdSetPx},
     {"WALTEST.MSET", -3, internal::kCmdWrite, 1, -1, 2, CmdMset},
+    {"WALTEST.RANDLOG", 2, internal::kCmdWrite, 1, 1, 1, CmdRandLog},
 };
 
 }  // namespace wal_test_detail

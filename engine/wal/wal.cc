@@ -1,6 +1,7 @@
 #include "engine/wal/wal.h"
 
 #include <endian.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <lmdb.h>
 #include <sys/syscall.h>
@@ -22,6 +23,18 @@ namespace allot::internal {
 namespace {
 
 constexpr const char* kLogDbName = "log";
+constexpr const char* kCheckpointDbName = "checkpoint";
+constexpr std::string_view kCheckpointMetaKey = "meta";
+
+// Key of checkpoint chunk i: "c" + big-endian i (recovery reads them by number).
+std::string ChunkKey(uint64_t i) {
+  uint64_t be = htobe64(i);
+  std::string k = "c";
+  k.append(reinterpret_cast<const char*>(&be), sizeof be);
+  return k;
+}
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
 int64_t MonoUs() {
   timespec ts;
@@ -81,13 +94,21 @@ void Wal::open_env() {
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) fail("mdb_txn_begin", rc);
-  MDB_dbi dbi;
-  if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0) {
+  MDB_dbi dbi, checkpoint_dbi;
+  if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0 ||
+      (rc = mdb_dbi_open(txn, kCheckpointDbName, MDB_CREATE, &checkpoint_dbi)) != 0) {
     mdb_txn_abort(txn);
     fail("mdb_dbi_open", rc);
   }
   if ((rc = mdb_txn_commit(txn)) != 0) fail("mdb_txn_commit", rc);
   dbi_ = dbi;
+  checkpoint_dbi_ = checkpoint_dbi;
+  // The files may have just been created: make their directory entries durable too.
+  int dir_fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   map_bytes_ = info.me_mapsize;  // LMDB keeps a larger size an existing file already has
@@ -106,7 +127,49 @@ void Wal::throw_damaged(uint64_t lsn, const std::string& what) const {
                            "; refusing to start rather than lose acknowledged writes");
 }
 
-void Wal::recover(const ApplyFn& apply) {
+void Wal::set_checkpoint_trigger(uint64_t log_records, TriggerFn trigger) {
+  ALLOT_CHECK(!writer_.joinable());
+  checkpoint_log_records_ = log_records;
+  checkpoint_trigger_ = std::move(trigger);
+}
+
+void Wal::load_checkpoint(MDB_txn* txn, const CheckpointEntryFn& load, uint64_t* lsn) {
+  MDB_val k = Val(kCheckpointMetaKey), v;
+  int rc = mdb_get(txn, checkpoint_dbi_, &k, &v);
+  if (rc == MDB_NOTFOUND) return;
+  auto damaged = [&](const std::string& what) {
+    throw std::runtime_error("allot: the checkpoint in " + dir_ + " is damaged: " + what +
+                             "; refusing to start rather than lose acknowledged writes");
+  };
+  if (rc != 0) damaged(LmdbError("mdb_get", rc));
+  CheckpointMeta meta;
+  std::string err =
+      DecodeCheckpointMeta(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), meta);
+  if (!err.empty()) damaged(err);
+  uint64_t keys = 0;
+  auto count = [&](int db, std::string_view key, Value value, int64_t expire_at_ms) {
+    ++keys;
+    load(db, key, std::move(value), expire_at_ms);
+  };
+  for (uint64_t i = 0; i < meta.chunks; ++i) {
+    std::string ck = ChunkKey(i);
+    MDB_val ckv = Val(ck), cv;
+    rc = mdb_get(txn, checkpoint_dbi_, &ckv, &cv);
+    if (rc != 0) damaged("chunk " + std::to_string(i) + ": " + LmdbError("mdb_get", rc));
+    err = DecodeCheckpointChunk(std::string_view(static_cast<const char*>(cv.mv_data), cv.mv_size),
+                                count);
+    if (!err.empty()) damaged("chunk " + std::to_string(i) + ": " + err);
+  }
+  if (keys != meta.keys) {
+    damaged("it holds " + std::to_string(keys) + " keys, its meta says " +
+            std::to_string(meta.keys));
+  }
+  *lsn = meta.lsn;
+  checkpoint_lsn_.store(meta.lsn);
+  checkpoint_keys_.store(keys);
+}
+
+void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
   ALLOT_CHECK(!writer_.joinable());
   int64_t t0 = MonoUs();
   MDB_txn* txn = nullptr;
@@ -128,7 +191,9 @@ void Wal::recover(const ApplyFn& apply) {
       mdb_txn_abort(txn);
     }
   } closer{txn, cur};
-  uint64_t expect = 1;
+  uint64_t checkpoint_lsn = 0;
+  load_checkpoint(txn, load, &checkpoint_lsn);
+  uint64_t expect = checkpoint_lsn + 1;
   uint64_t n = 0;
   MDB_val k, v;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -176,7 +241,7 @@ void Wal::stop() {
 
 void Wal::submit(std::string record, Reply reply, ReplySink* sink) {
   ALLOT_DCHECK(sink != nullptr);
-  auto* p = new Pending{std::move(record), Reply(), nullptr};
+  auto* p = new Pending{std::move(record), Reply(), nullptr, nullptr};
   if (durability_ == Durability::kAlways) {
     p->reply = std::move(reply);
     p->sink = sink;
@@ -213,8 +278,27 @@ void Wal::writer_loop() {
   for (;;) {
     group.clear();
     Pending* p = nullptr;
-    while (group.size() < limits::kWalGroupRecordsMax && queue_.pop(p)) group.push_back(p);
+    Pending* marker = nullptr;
+    while (group.size() < limits::kWalGroupRecordsMax && queue_.pop(p)) {
+      if (p->checkpoint != nullptr) {
+        marker = p;  // the records before it make up the image's state; stop the group here
+        break;
+      }
+      group.push_back(p);
+    }
     if (!group.empty()) handle_group(group);
+    if (marker != nullptr) {
+      handle_checkpoint(*marker->checkpoint);
+      delete marker;
+      continue;
+    }
+    if (checkpoint_trigger_ && checkpoint_log_records_ > 0 && !checkpoint_in_flight_ &&
+        !stopping_.load(std::memory_order_relaxed) &&
+        next_lsn_ - 1 - checkpoint_lsn_.load(std::memory_order_relaxed) >=
+            checkpoint_log_records_) {
+      checkpoint_in_flight_ = true;
+      checkpoint_trigger_();
+    }
     int64_t now = MonoMs();
     if (!stuck_.empty() && now - last_retry_ms_ >= limits::kWalRetryIntervalMs) retry_stuck();
     maybe_sync(false);
@@ -375,6 +459,76 @@ void Wal::maybe_sync(bool force) {
   unsynced_ = false;
 }
 
+void Wal::submit_checkpoint(std::shared_ptr<CheckpointJob> job) {
+  auto* p = new Pending{std::string(), Reply(), nullptr, std::move(job)};
+  ALLOT_CHECK(queue_.push(p));
+  wake_writer();
+}
+
+void Wal::handle_checkpoint(CheckpointJob& job) {
+  checkpoint_in_flight_ = false;
+  if (job.error.empty() && !stuck_.empty()) {
+    job.error = "the log cannot be written (" + misconf_reply().string() + ")";
+  }
+  if (job.error.empty()) {
+    int64_t t0 = MonoUs();
+    int rc;
+    for (;;) {
+      rc = write_checkpoint(job);
+      if (rc != MDB_MAP_FULL || !grow_map()) break;
+    }
+    job.write_us = static_cast<uint64_t>(MonoUs() - t0);
+    if (rc != 0) {
+      job.error = LmdbError("writing the checkpoint", rc);
+    } else {
+      unsynced_ = true;
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      checkpoint_lsn_.store(job.lsn, std::memory_order_relaxed);
+      checkpoint_keys_.store(job.image.keys, std::memory_order_relaxed);
+      checkpoint_pause_us_.store(job.pause_us, std::memory_order_relaxed);
+      checkpoint_write_us_.store(job.write_us, std::memory_order_relaxed);
+      maybe_sync(true);  // everysec: a checkpoint is made durable at once
+    }
+  }
+  job.image = CheckpointImage();  // free the copy before waking the waiter
+  job.done.store(1, std::memory_order_release);
+  job.done.notify_all();
+}
+
+int Wal::write_checkpoint(CheckpointJob& job) {
+  job.lsn = next_lsn_ - 1;  // every record before the marker is committed (handle_group)
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return rc;
+  auto abort = [&](int code) {
+    mdb_txn_abort(txn);
+    return code;
+  };
+  if ((rc = mdb_drop(txn, checkpoint_dbi_, 0)) != 0) return abort(rc);
+  for (uint64_t i = 0; i < job.image.chunks.size(); ++i) {
+    std::string ck = ChunkKey(i);
+    MDB_val k = Val(ck), v = Val(job.image.chunks[i]);
+    if ((rc = mdb_put(txn, checkpoint_dbi_, &k, &v, 0)) != 0) return abort(rc);
+  }
+  CheckpointMeta meta{job.lsn, job.image.chunks.size(), job.image.keys, 0};
+  std::string mb = EncodeCheckpointMeta(meta);
+  MDB_val mk = Val(kCheckpointMetaKey), mv = Val(mb);
+  if ((rc = mdb_put(txn, checkpoint_dbi_, &mk, &mv, 0)) != 0) return abort(rc);
+  // Trim: the log up to the checkpoint's LSN, in the same transaction.
+  MDB_cursor* cur = nullptr;
+  if ((rc = mdb_cursor_open(txn, dbi_, &cur)) != 0) return abort(rc);
+  MDB_val k, v;
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+    uint64_t be;
+    std::memcpy(&be, k.mv_data, 8);
+    if (be64toh(be) > job.lsn) break;
+    if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return abort(rc);
+  return mdb_txn_commit(txn);
+}
+
 Reply Wal::misconf_reply() const {
   std::lock_guard<std::mutex> lock(error_mu_);
   return Reply::Error("MISCONF Errors writing to the WAL (LMDB: " + last_error_ +
@@ -395,6 +549,12 @@ WalStats Wal::stats() const {
   s.recovered_records = recovered_records_;
   s.recovery_us = recovery_us_;
   s.refusing_writes = refusing_writes();
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.checkpoint_lsn = checkpoint_lsn_.load(std::memory_order_relaxed);
+  s.checkpoint_keys = checkpoint_keys_.load(std::memory_order_relaxed);
+  s.checkpoint_pause_us_last = checkpoint_pause_us_.load(std::memory_order_relaxed);
+  s.checkpoint_write_us_last = checkpoint_write_us_.load(std::memory_order_relaxed);
+  s.log_records = s.durable_lsn - s.checkpoint_lsn;
   return s;
 }
 

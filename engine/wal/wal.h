@@ -37,15 +37,18 @@
 #include <boost/lockfree/queue.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/wal/checkpoint.h"
 #include "engine/wal/record.h"
 
 struct MDB_env;
+struct MDB_txn;
 
 namespace allot::internal {
 
@@ -64,11 +67,29 @@ struct WalStats {
   uint64_t recovered_records = 0;  // replayed at start
   uint64_t recovery_us = 0;        // time of recover(), reading and replaying
   bool refusing_writes = false;
+  uint64_t checkpoints = 0;               // completed since start
+  uint64_t checkpoint_lsn = 0;            // LSN of the last checkpoint (0 = none)
+  uint64_t checkpoint_keys = 0;           // keys in it
+  uint64_t checkpoint_pause_us_last = 0;  // all shards parked while it was copied
+  uint64_t checkpoint_write_us_last = 0;  // its LMDB transaction, trim included
+  uint64_t log_records = 0;               // records in the log now (after the checkpoint)
+};
+
+// One checkpoint in flight: built by the all-shards transaction, written by the writer.
+struct CheckpointJob {
+  CheckpointImage image;
+  std::string error;  // "" = success
+  uint64_t lsn = 0;
+  uint64_t pause_us = 0;
+  uint64_t write_us = 0;
+  std::atomic<uint32_t> done{0};  // set (and notified) when the writer is finished with it
 };
 
 class Wal {
  public:
   using ApplyFn = std::function<void(const WalRecordView&)>;
+  // Starts a checkpoint (EngineImpl::start_checkpoint); called by the writer thread.
+  using TriggerFn = std::function<void()>;
 
   // Opens (creating dir and the LMDB environment if needed). Throws std::runtime_error.
   Wal(std::string dir, Durability durability, uint64_t map_bytes_max);
@@ -76,10 +97,14 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // Reads every record in LSN order, verifies it (checksums, consecutive LSNs starting at
-  // 1) and calls apply. Throws std::runtime_error naming the LSN and the problem, or
-  // rethrows what apply throws.
-  void recover(const ApplyFn& apply);
+  // Loads the checkpoint if there is one (load is called for every key), then reads every
+  // record after it in LSN order, verifies it (checksums, consecutive LSNs starting right
+  // after the checkpoint) and calls apply. Throws std::runtime_error naming the LSN (or
+  // the checkpoint chunk) and the problem, or rethrows what load or apply throws.
+  void recover(const CheckpointEntryFn& load, const ApplyFn& apply);
+  // A checkpoint is triggered through trigger once the log holds log_records records
+  // (0 = never). Set before start().
+  void set_checkpoint_trigger(uint64_t log_records, TriggerFn trigger);
   // Starts the writer thread.
   void start();
   // Writes what is queued, syncs, stops the writer. Producers must have stopped.
@@ -88,6 +113,10 @@ class Wal {
   // A shard thread hands a sealed-to-be record; sink receives reply once the record is
   // durable (always) or now (everysec). Never blocks.
   void submit(std::string record, Reply reply, ReplySink* sink);
+
+  // From the all-shards transaction, right after building job's image (or failing to):
+  // the writer stamps it with the LSN of everything queued before, writes it and trims.
+  void submit_checkpoint(std::shared_ptr<CheckpointJob> job);
 
   bool refusing_writes() const { return refusing_.load(std::memory_order_acquire); }
   // "MISCONF Errors writing to the WAL (LMDB: <last error>). Commands that ..."
@@ -103,7 +132,8 @@ class Wal {
   struct Pending {
     std::string bytes;
     Reply reply;
-    ReplySink* sink;  // nullptr once completed
+    ReplySink* sink;                            // nullptr once completed
+    std::shared_ptr<CheckpointJob> checkpoint;  // a checkpoint marker instead of a record
   };
 
   void open_env();
@@ -118,6 +148,9 @@ class Wal {
   int write_txn(std::span<Pending* const> records);
   bool grow_map();
   void maybe_sync(bool force);
+  void handle_checkpoint(CheckpointJob& job);
+  int write_checkpoint(CheckpointJob& job);
+  void load_checkpoint(MDB_txn* txn, const CheckpointEntryFn& load, uint64_t* lsn);
   [[noreturn]] void throw_damaged(uint64_t lsn, const std::string& what) const;
 
   const std::string dir_;
@@ -125,6 +158,7 @@ class Wal {
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
+  unsigned checkpoint_dbi_ = 0;
   uint64_t map_bytes_ = 0;
   uint64_t next_lsn_ = 1;  // writer thread (recover() before it starts)
 
@@ -139,6 +173,9 @@ class Wal {
   int64_t last_retry_ms_ = 0;
   int64_t last_sync_ms_ = 0;
   bool unsynced_ = false;
+  uint64_t checkpoint_log_records_ = 0;
+  TriggerFn checkpoint_trigger_;
+  bool checkpoint_in_flight_ = false;
 
   std::atomic<bool> refusing_{false};
   mutable std::mutex error_mu_;
@@ -148,6 +185,8 @@ class Wal {
   std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, durable_lsn_{0};
   std::atomic<uint64_t> write_errors_{0}, map_bytes_stat_{0};
   uint64_t recovered_records_ = 0, recovery_us_ = 0;
+  std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0};
+  std::atomic<uint64_t> checkpoint_pause_us_{0}, checkpoint_write_us_{0};
 };
 
 }  // namespace allot::internal

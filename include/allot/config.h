@@ -25,6 +25,9 @@ struct Config {
   // Upper bound of the WAL's LMDB map (virtual address space, not disk). The map starts at
   // min(64 GiB, this) and doubles up to it when full; past it, writes get MISCONF errors.
   uint64_t wal_map_bytes_max = uint64_t{1} << 40;
+  // A checkpoint of every shard is taken (and the log before it trimmed) each time the
+  // log holds this many records; 0 = only when asked (EngineImpl::checkpoint).
+  uint64_t checkpoint_log_records = 1000000;
   // Pin shard thread i to core i % online cores. Off in tests that oversubscribe.
   bool pin_threads = false;
   // Source of "now" in Unix milliseconds for expiry and hold deadlines. Empty means the
