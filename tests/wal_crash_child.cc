@@ -2,7 +2,8 @@
 //
 //   wal_crash_child <dir> <key prefix> <writer threads>
 //
-// Opens an Engine on dir (durability always, recovering what is there), prints "READY",
+// Opens an Engine on dir (durability always, a checkpoint every 300 records, recovering
+// what is there), prints "READY",
 // then writes from several threads until killed. Each line on stdout is one write(2) of
 // less than PIPE_BUF bytes, so lines never interleave:
 //   "A <key>"        SET <key> <key> was acknowledged
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
   cfg.dir = argv[1];
   cfg.threads = 2;
   cfg.durability = allot::Durability::kAlways;
+  // Small, so kills also land during checkpoints and trims (wal/checkpoint.h).
+  cfg.checkpoint_log_records = 300;
   allot::Engine engine(cfg);
   Say("READY");
   std::vector<std::thread> writers;
