@@ -376,3 +376,45 @@ TEST_F(WalTest, GroupCommitSharesSyncsAmongConcurrentWriters) {
 
 }  // namespace
 }  // namespace allot::testing
+
+namespace allot::testing {
+namespace {
+
+// Not a pass/fail figure: prints the rate of 32 synchronous writers per mode, for
+// docs/durability.md (run: build/tests/wal_recovery_test --gtest_filter=*ModesThroughput*).
+TEST_F(WalTest, ModesThroughput) {
+  for (Durability d : {Durability::kNone, Durability::kEverysec, Durability::kAlways}) {
+    Open(2, d);
+    constexpr int kThreads = 32, kWrites = 300;
+    std::vector<std::thread> threads;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kWrites; ++i) {
+          std::string k = "t" + std::to_string(t) + ":" + std::to_string(i);
+          ASSERT_EQ(engine_->call(std::vector<std::string>{"SET", k, k}), Ok());
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const char* name = d == Durability::kNone       ? "none"
+                       : d == Durability::kEverysec ? "everysec"
+                                                    : "always";
+    if (engine_->impl().wal() == nullptr) {
+      std::printf("%-8s %8.0f writes/s\n", name, kThreads * kWrites / secs);
+    } else {
+      internal::WalStats s = Stats();
+      std::printf("%-8s %8.0f writes/s, %.1f records/group, %llu syncs, avg commit %.0f us\n", name,
+                  kThreads * kWrites / secs,
+                  static_cast<double>(s.records) / static_cast<double>(s.groups),
+                  static_cast<unsigned long long>(s.syncs),
+                  static_cast<double>(s.commit_us_total) / static_cast<double>(s.groups));
+    }
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+}
+
+}  // namespace
+}  // namespace allot::testing
