@@ -133,6 +133,20 @@ TEST_F(CheckpointTest, AValueItCannotSerializeFailsTheCheckpointAndKeepsTheLog) 
   EXPECT_EQ(LogEntries(), 1u);
 }
 
+TEST_F(CheckpointTest, AFailingTriggeredCheckpointIsRetriedOnlyAfterAnotherInterval) {
+  Open(4, /*checkpoint_log_records=*/20);
+  engine_->impl().run_on_shard(engine_->shard_of("inv"), [&](internal::ShardState& s) {
+    s.dbs[0].insert("inv", std::make_unique<internal::Inventory>(), now_.load());
+  });
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(Set("k" + std::to_string(i), "v"), Ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  internal::WalStats s = Stats();
+  EXPECT_EQ(s.checkpoints, 0u);
+  EXPECT_GE(s.checkpoint_failures, 1u);
+  EXPECT_LE(s.checkpoint_failures, 2u);  // at records 20 and 40, not in a loop
+  EXPECT_EQ(s.log_records, 50u);
+}
+
 TEST_F(CheckpointTest, LogSizeTriggersCheckpointsWhileWritersRun) {
   Open(4, /*checkpoint_log_records=*/200);
   constexpr int kThreads = 8, kWrites = 150;

@@ -193,6 +193,7 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
   } closer{txn, cur};
   uint64_t checkpoint_lsn = 0;
   load_checkpoint(txn, load, &checkpoint_lsn);
+  checkpoint_attempt_lsn_ = checkpoint_lsn;
   uint64_t expect = checkpoint_lsn + 1;
   uint64_t n = 0;
   MDB_val k, v;
@@ -292,10 +293,12 @@ void Wal::writer_loop() {
       delete marker;
       continue;
     }
+    // Counted from the last attempt, not the last success: a checkpoint that fails (a value
+    // it cannot serialize, a full disk) is retried after another interval, not at once.
     if (checkpoint_trigger_ && checkpoint_log_records_ > 0 && !checkpoint_in_flight_ &&
         !stopping_.load(std::memory_order_relaxed) &&
-        next_lsn_ - 1 - checkpoint_lsn_.load(std::memory_order_relaxed) >=
-            checkpoint_log_records_) {
+        next_lsn_ - 1 - checkpoint_attempt_lsn_ >= checkpoint_log_records_) {
+      checkpoint_attempt_lsn_ = next_lsn_ - 1;
       checkpoint_in_flight_ = true;
       checkpoint_trigger_();
     }
@@ -490,6 +493,11 @@ void Wal::handle_checkpoint(CheckpointJob& job) {
       maybe_sync(true);  // everysec: a checkpoint is made durable at once
     }
   }
+  if (job.error.empty()) {
+    checkpoint_attempt_lsn_ = std::max(checkpoint_attempt_lsn_, job.lsn);
+  } else {
+    checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
   job.image = CheckpointImage();  // free the copy before waking the waiter
   job.done.store(1, std::memory_order_release);
   job.done.notify_all();
@@ -550,6 +558,7 @@ WalStats Wal::stats() const {
   s.recovery_us = recovery_us_;
   s.refusing_writes = refusing_writes();
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.checkpoint_failures = checkpoint_failures_.load(std::memory_order_relaxed);
   s.checkpoint_lsn = checkpoint_lsn_.load(std::memory_order_relaxed);
   s.checkpoint_keys = checkpoint_keys_.load(std::memory_order_relaxed);
   s.checkpoint_pause_us_last = checkpoint_pause_us_.load(std::memory_order_relaxed);

@@ -68,6 +68,7 @@ struct WalStats {
   uint64_t recovery_us = 0;        // time of recover(), reading and replaying
   bool refusing_writes = false;
   uint64_t checkpoints = 0;               // completed since start
+  uint64_t checkpoint_failures = 0;       // failed since start (nothing trimmed)
   uint64_t checkpoint_lsn = 0;            // LSN of the last checkpoint (0 = none)
   uint64_t checkpoint_keys = 0;           // keys in it
   uint64_t checkpoint_pause_us_last = 0;  // all shards parked while it was copied
@@ -176,6 +177,7 @@ class Wal {
   uint64_t checkpoint_log_records_ = 0;
   TriggerFn checkpoint_trigger_;
   bool checkpoint_in_flight_ = false;
+  uint64_t checkpoint_attempt_lsn_ = 0;  // log position when the last checkpoint was started
 
   std::atomic<bool> refusing_{false};
   mutable std::mutex error_mu_;
@@ -185,6 +187,7 @@ class Wal {
   std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, durable_lsn_{0};
   std::atomic<uint64_t> write_errors_{0}, map_bytes_stat_{0};
   uint64_t recovered_records_ = 0, recovery_us_ = 0;
+  std::atomic<uint64_t> checkpoint_failures_{0};
   std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0};
   std::atomic<uint64_t> checkpoint_pause_us_{0}, checkpoint_write_us_{0};
 };
