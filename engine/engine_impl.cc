@@ -147,7 +147,13 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
 EngineImpl::~EngineImpl() { shutdown(); }
 
 void EngineImpl::shutdown() {
-  if (stopped_.exchange(true)) return;
+  {
+    // Under the enqueue mutex: a checkpoint the log writer starts is either fully posted
+    // before the shards are told to stop (they drain it first) or not posted at all; a
+    // half-posted one would park the shards that got it forever.
+    std::lock_guard<std::mutex> lock(multi_mu_);
+    if (stopped_.exchange(true)) return;
+  }
   for (auto& r : reactors_) r->stop();
   for (auto& t : threads_) t.join();
   // After the shards: nothing submits any more, and the writer completes the last sinks.
@@ -232,12 +238,6 @@ void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value
 
 void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
   ALLOT_CHECK(wal_ != nullptr);
-  if (stopped_.load()) {
-    job->error = "the engine is shutting down";
-    job->done.store(1);
-    job->done.notify_all();
-    return;
-  }
   std::vector<unsigned> all(shards_.size());
   for (unsigned i = 0; i < all.size(); ++i) all[i] = i;
   auto body = [this, job] {
@@ -247,13 +247,19 @@ void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
     std::vector<ShardState*> held;
     for (auto& s : shards_) held.push_back(s.get());
     job->error = BuildCheckpointImage(held, job->image);
-    job->pause_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::steady_clock::now() - t0)
-                                              .count());
+    job->pause_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
     wal_->submit_checkpoint(job);
   };
-  auto* txn = new MultiShardTxn(std::move(all), std::move(body));
   std::lock_guard<std::mutex> lock(multi_mu_);
+  if (stopped_.load()) {  // see shutdown()
+    job->error = "the engine is shutting down";
+    job->done.store(1);
+    job->done.notify_all();
+    return;
+  }
+  auto* txn = new MultiShardTxn(std::move(all), std::move(body));
   for (unsigned s : txn->shards()) reactors_[s]->post_unbounded(new TxnArrivalTask(txn));
 }
 
