@@ -149,7 +149,7 @@ std::vector<Reply> Engine::call_batch(const std::vector<std::vector<std::string>
     if (per_shard[s].empty()) continue;
     impl_->run_on_shard_async(s, [&, s](internal::ShardState& shard) {
       for (size_t i : per_shard[s]) {
-        sinks[i].deliver(impl_->execute_here(session, views[i], shard));
+        impl_->execute_here(session, views[i], shard, &sinks[i]);
       }
     });
   }

@@ -4,6 +4,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
+#include <stdexcept>
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
@@ -23,10 +25,8 @@ class ExecTask final : public Task {
            ReplySink* sink)
       : engine_(engine), spec_(spec), session_(session), args_(args), sink_(sink) {}
   void run(Reactor& reactor) override {
-    ReplySink* sink = sink_;
-    Reply r = engine_->run_local(*spec_, *session_, args_, engine_->shard(reactor.id()));
+    engine_->run_local(*spec_, *session_, args_, engine_->shard(reactor.id()), sink_);
     delete this;
-    sink->deliver(std::move(r));
   }
 
  private:
@@ -123,6 +123,19 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
                                                   [this, i] { return tick(i); }));
     shards_[i]->reactor = reactors_[i].get();
   }
+  if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
+    // Recovery runs here, before any shard thread exists: this thread owns every shard.
+    wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
+    wal_->recover(
+        [this](int db, std::string_view key, Value value, int64_t expire_at_ms) {
+          load_checkpoint_entry(db, key, std::move(value), expire_at_ms);
+        },
+        [this](const WalRecordView& r) { replay(r); });
+    // The writer starts checkpoints itself when the log grows; nobody waits for those.
+    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records,
+                                 [this] { start_checkpoint(std::make_shared<CheckpointJob>()); });
+    wal_->start();
+  }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     threads_.emplace_back([this, i] { reactors_[i]->run(); });
@@ -140,9 +153,17 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
 EngineImpl::~EngineImpl() { shutdown(); }
 
 void EngineImpl::shutdown() {
-  if (stopped_.exchange(true)) return;
+  {
+    // Under the enqueue mutex: a checkpoint the log writer starts is either fully posted
+    // before the shards are told to stop (they drain it first) or not posted at all; a
+    // half-posted one would park the shards that got it forever.
+    std::lock_guard<std::mutex> lock(multi_mu_);
+    if (stopped_.exchange(true)) return;
+  }
   for (auto& r : reactors_) r->stop();
   for (auto& t : threads_) t.join();
+  // After the shards: nothing submits any more, and the writer completes the last sinks.
+  if (wal_ != nullptr) wal_->stop();
 }
 
 unsigned EngineImpl::shard_of_key(std::string_view key) const {
@@ -164,8 +185,8 @@ int64_t EngineImpl::tick(unsigned shard_id) {
   return wait_ms;
 }
 
-Reply EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
-                            ShardState& shard) {
+void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args, ShardState& shard,
+                           ReplySink* sink) {
   ShardState* held[1] = {&shard};
   CmdCtx ctx;
   ctx.engine = this;
@@ -174,7 +195,120 @@ Reply EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args
   ctx.shards = std::span<ShardState* const>(held, 1);
   ctx.home = &shard;
   ++shard.stats.commands;
-  return spec.handler(ctx, args);
+  const int db = session.db;
+  const uint64_t rng_before = shard.rng_state;
+  Reply reply = spec.handler(ctx, args);
+  finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
+}
+
+void EngineImpl::finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as,
+                        int db, int64_t now, uint64_t rng_before, Reply reply, ReplySink* sink) {
+  // Errors are not logged: a handler that fails changes nothing (the one exception,
+  // scripts that fail after writing, must set kWalFlagErrorReply; docs/durability.md).
+  if (wal_ == nullptr || (spec.flags & kCmdWrite) == 0 || reply.is_error()) {
+    return sink->deliver(std::move(reply));
+  }
+  ALLOT_DCHECK(db >= 0 && db < limits::kDatabaseCount);
+  WalRecordInfo info;
+  info.db = static_cast<uint8_t>(db);
+  info.now_ms = now;
+  info.rng_state = rng_before;
+  if (log_as.empty()) return wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
+  std::vector<std::string_view> effect(log_as.begin(), log_as.end());
+  wal_->submit(EncodeWalRecord(info, effect), std::move(reply), sink);
+}
+
+std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Args args) const {
+  std::vector<unsigned> shards;
+  if (spec.flags & kCmdAllShards) {
+    for (unsigned i = 0; i < shards_.size(); ++i) shards.push_back(i);
+    return shards;
+  }
+  std::vector<size_t> key_indexes;
+  KeyIndexes(spec, args, key_indexes);
+  for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  // Keyless single-shard commands run on the caller's shard live; any shard is the same
+  // to them (they touch no key), and the record pins the random state.
+  if (shards.empty()) shards.push_back(0);
+  return shards;
+}
+
+void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value,
+                                       int64_t expire_at_ms) {
+  Db& d = shards_[shard_of_key(key)]->dbs[db];
+  Entry* e = d.insert(key, std::move(value), 0);
+  if (expire_at_ms != 0) d.set_expire(e, expire_at_ms);
+}
+
+void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
+  ALLOT_CHECK(wal_ != nullptr);
+  std::vector<unsigned> all(shards_.size());
+  for (unsigned i = 0; i < all.size(); ++i) all[i] = i;
+  auto body = [this, job] {
+    // Every shard is parked: the image is one consistent point. Its marker goes into the
+    // log queue before any shard runs again (checkpoint.h).
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<ShardState*> held;
+    for (auto& s : shards_) held.push_back(s.get());
+    job->error = BuildCheckpointImage(held, job->image);
+    job->pause_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    wal_->submit_checkpoint(job);
+  };
+  std::lock_guard<std::mutex> lock(multi_mu_);
+  if (stopped_.load()) {  // see shutdown()
+    job->error = "the engine is shutting down";
+    job->done.store(1);
+    job->done.notify_all();
+    return;
+  }
+  auto* txn = new MultiShardTxn(std::move(all), std::move(body));
+  for (unsigned s : txn->shards()) reactors_[s]->post_unbounded(new TxnArrivalTask(txn));
+}
+
+std::string EngineImpl::checkpoint() {
+  if (wal_ == nullptr) return "no write-ahead log (memory only)";
+  ALLOT_CHECK(Reactor::current() == nullptr);
+  auto job = std::make_shared<CheckpointJob>();
+  start_checkpoint(job);
+  while (job->done.load(std::memory_order_acquire) == 0) job->done.wait(0);
+  return job->error;
+}
+
+void EngineImpl::replay(const WalRecordView& record) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("allot: cannot replay the write-ahead log in " + cfg_.dir +
+                             " at LSN " + std::to_string(record.lsn) + " (" +
+                             std::string(record.args[0].substr(0, 64)) + "): " + what +
+                             "; refusing to start");
+  };
+  const CommandSpec* spec = CommandTable::Get().find(record.args[0]);
+  if (spec == nullptr) fail("unknown command");
+  if (!ArityOk(*spec, record.args.size())) fail("wrong number of arguments");
+  if ((spec->flags & kCmdWrite) == 0 || (spec->flags & kCmdNoShard) != 0) {
+    fail("not a command that is logged");
+  }
+  if (record.info.db >= limits::kDatabaseCount) fail("database index out of range");
+  std::vector<ShardState*> held;
+  for (unsigned s : shards_of_command(*spec, record.args)) held.push_back(shards_[s].get());
+  Session session;
+  session.db = record.info.db;
+  CmdCtx ctx;
+  ctx.engine = this;
+  ctx.session = &session;
+  ctx.now_ms = record.info.now_ms;
+  ctx.shards = held;
+  ctx.home = held[0];  // as live: the key's shard, or the lowest of a multi-shard command
+  ctx.home->rng_state = record.info.rng_state;
+  Reply r = spec->handler(ctx, record.args);
+  bool was_error = (record.info.flags & kWalFlagErrorReply) != 0;
+  if (r.is_error() != was_error) {
+    fail(was_error ? "succeeded on replay but failed when it ran"
+                   : "failed on replay (" + r.string() + ") but succeeded when it ran");
+  }
 }
 
 void EngineImpl::run_on_shard(unsigned i, std::function<void(ShardState&)> fn) {
@@ -206,11 +340,28 @@ int EngineImpl::single_shard_route(Args args) const {
   return static_cast<int>(s);
 }
 
-Reply EngineImpl::execute_here(Session& session, Args args, ShardState& shard) {
+void EngineImpl::execute_here(Session& session, Args args, ShardState& shard, ReplySink* sink) {
   ALLOT_DCHECK(Reactor::current() == shard.reactor);
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   ALLOT_CHECK(spec != nullptr);
-  return run_local(*spec, session, args, shard);
+  if (wal_ != nullptr && (spec->flags & kCmdWrite) && wal_->refusing_writes()) {
+    return sink->deliver(wal_->misconf_reply());
+  }
+  run_local(*spec, session, args, shard, sink);
+}
+
+Reply EngineImpl::execute_here(Session& session, Args args, ShardState& shard) {
+  struct Here final : ReplySink {
+    Reply reply;
+    bool done = false;
+    void deliver(Reply r) override {
+      reply = std::move(r);
+      done = true;
+    }
+  } here;
+  execute_here(session, args, shard, &here);
+  ALLOT_CHECK(here.done && "execute_here: deferred reply (logged write); pass a ReplySink");
+  return std::move(here.reply);
 }
 
 void EngineImpl::run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn) {
@@ -223,6 +374,10 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   if (spec == nullptr) return sink->deliver(UnknownCommandReply(args));
   if (!ArityOk(*spec, args.size())) return sink->deliver(WrongArgsReply(spec->name));
+  // As Redis after a failed write to disk: writes are refused, reads go on.
+  if (wal_ != nullptr && (spec->flags & kCmdWrite) && wal_->refusing_writes()) {
+    return sink->deliver(wal_->misconf_reply());
+  }
 
   if (spec->flags & kCmdNoShard) {
     CmdCtx ctx;
@@ -258,7 +413,7 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   if (!multi) {
     unsigned s = single >= 0 ? static_cast<unsigned>(single) : (here != nullptr ? here->id() : 0);
     if (here == reactors_[s].get()) {
-      return sink->deliver(run_local(*spec, session, args, *shards_[s]));
+      return run_local(*spec, session, args, *shards_[s], sink);
     }
     reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
     return;
@@ -288,7 +443,12 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     ctx.shards = held;
     ctx.home = held[0];
     ++held[0]->stats.commands;
-    sink->deliver(spec.handler(ctx, args));
+    const int db = session.db;
+    const uint64_t rng_before = ctx.home->rng_state;
+    // One record for the whole command, pushed while every shard is still parked: after
+    // everything its shards ran before, before anything they run after (wal.h, Order).
+    Reply reply = spec.handler(ctx, args);
+    finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));
   std::lock_guard<std::mutex> lock(multi_mu_);

@@ -7,10 +7,11 @@
 //   * keys on several shards, or kCmdAllShards: as a multi-shard transaction
 //     (engine/txn/multi_shard.h), atomic over every shard involved.
 //
-// Completion. execute() reports the reply through a ReplySink exactly once, on the
-// thread that ran the command (inline on the caller for the fast path and for
-// kCmdNoShard). The caller keeps the sink, the session and the argument bytes alive
-// until then.
+// Completion. execute() reports the reply through a ReplySink exactly once: on the thread
+// that ran the command (inline on the caller for the fast path and for kCmdNoShard), or,
+// for a write logged by the WAL in `durability always`, on the WAL's writer thread once
+// its record is durable (engine/wal/wal.h). The caller keeps the sink, the session and
+// the argument bytes alive until then.
 #pragma once
 
 #include <allot/config.h>
@@ -25,6 +26,7 @@
 
 #include "engine/commands/command.h"
 #include "engine/runtime/reactor.h"
+#include "engine/wal/wal.h"
 
 namespace allot::internal {
 
@@ -52,12 +54,19 @@ class EngineImpl {
   // benchmarks and the server's per-shard set-up.
   void run_on_shard(unsigned i, std::function<void(ShardState&)> fn);
 
-  // Executes an already-routed single-shard command on the current shard thread.
-  Reply run_local(const CommandSpec& spec, Session& session, Args args, ShardState& shard);
+  // Executes an already-routed single-shard command on the current shard thread and
+  // completes sink (see Completion above).
+  void run_local(const CommandSpec& spec, Session& session, Args args, ShardState& shard,
+                 ReplySink* sink);
   // The one shard a known, well-formed, keyed command runs on, or -1 when it needs the
   // general path (unknown, bad arity, keyless, or several shards).
   int single_shard_route(Args args) const;
-  // Runs args on `shard`, which must be the calling shard thread and single_shard_route().
+  // Runs args on `shard`, which must be the calling shard thread and single_shard_route(),
+  // and completes sink (see Completion above: a logged write completes later).
+  void execute_here(Session& session, Args args, ShardState& shard, ReplySink* sink);
+  // The same, returning the reply, for callers that cannot wait (benchmarks, tests on a
+  // shard thread). Crashes if the reply is deferred: a logged write in `durability
+  // always`, whose reply exists only once its record is durable.
   Reply execute_here(Session& session, Args args, ShardState& shard);
   // Posts fn to shard i without waiting.
   void run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn);
@@ -72,7 +81,28 @@ class EngineImpl {
   // shard sees them in the same order (the deadlock-freedom argument in multi_shard.h).
   std::mutex& multi_shard_enqueue_mutex() { return multi_mu_; }
 
+  // The write-ahead log, or nullptr when memory only (no dir, or durability none).
+  Wal* wal() { return wal_.get(); }
+
+  // Takes a checkpoint of every shard and trims the log before it (engine/wal/
+  // checkpoint.h); waits for it. Returns "" or why it failed. Application threads only
+  // (it waits for the shards and for the log writer). Requires the WAL.
+  std::string checkpoint();
+
  private:
+  // Completes a command that ran: through the WAL if it is a logged write, else at once.
+  // The record is args, or log_as when the handler set it (CmdCtx::log_as); db, now and
+  // rng_before are the inputs the handler saw (the record's determinism).
+  void finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as, int db,
+              int64_t now, uint64_t rng_before, Reply reply, ReplySink* sink);
+  // The shards a routed command holds, ascending (what execute() computes live).
+  std::vector<unsigned> shards_of_command(const CommandSpec& spec, Args args) const;
+  // Re-executes one logged command at start, with every shard held by the calling thread.
+  void replay(const WalRecordView& record);
+  // Puts one key of a checkpoint into its shard at start.
+  void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
+  // Posts the all-shards transaction that builds job's image and hands it to the WAL.
+  void start_checkpoint(std::shared_ptr<CheckpointJob> job);
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);
@@ -85,6 +115,7 @@ class EngineImpl {
   std::atomic<bool> active_expire_{true};
   std::atomic<bool> stopped_{false};
   std::mutex multi_mu_;
+  std::unique_ptr<Wal> wal_;
 };
 
 }  // namespace allot::internal

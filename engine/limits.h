@@ -56,6 +56,24 @@ inline constexpr size_t kBuyRequestIdsPerItemMax = 65536;
 // Open holds and buyers per item are bounded by its units (every hold and every buyer
 // has at least one unit) and by memory (maxmemory).
 
+// Write-ahead log (engine/wal/). Records the log writer takes into one LMDB transaction
+// (one commit, one sync): bounds a group's latency and its transaction's dirty pages.
+inline constexpr size_t kWalGroupRecordsMax = 4096;
+// Nodes preallocated in the shards -> writer queue; a shard never waits for one (the queue
+// allocates past it), the bound on records in flight is the shards' own admission.
+inline constexpr size_t kWalQueueNodesInitial = 16384;
+// LMDB map: initial size (virtual; the file grows only with data) and the default ceiling.
+inline constexpr uint64_t kWalMapBytesInitial = uint64_t{64} << 30;
+// `everysec`: the log is synced at least this often.
+inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
+// Checkpoints: bytes per LMDB value of the image (a few pages: large values go to
+// LMDB overflow pages, which it allocates contiguously), and the default log size (in
+// records since the last checkpoint) that triggers one; 0 turns the trigger off.
+inline constexpr size_t kCheckpointChunkBytes = 1 << 20;
+inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
+// After a failed commit (disk full), how often the writer retries the stuck records.
+inline constexpr int64_t kWalRetryIntervalMs = 100;
+
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
 static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);
@@ -63,5 +81,7 @@ static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);
 static_assert(kHoldTtlMsMax < (int64_t{1} << 62) / 2);
 static_assert(kInventoryUnitsMax < (int64_t{1} << 62), "total + restock cannot overflow");
 static_assert(kResolvedHoldsPerItemMax > 0 && kBuyRequestIdsPerItemMax > 0);
+static_assert(kWalGroupRecordsMax <= kWalQueueNodesInitial);
+static_assert(kWalRetryIntervalMs < kWalEverysecSyncIntervalMs);
 
 }  // namespace allot::limits

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -56,6 +57,10 @@ struct CmdCtx {
   std::span<ShardState* const> shards;
   // The shard the command runs on (its keys' shard, or the first held).
   ShardState* home = nullptr;
+  // Set by a write handler whose effect, not the command, must be logged (Redis's
+  // also_propagate): SPOP logs SREM of the members it took, so replay does not depend on
+  // hash-table order. Empty: the WAL logs the command as called (engine/wal/record.h).
+  std::vector<std::string> log_as;
 
   // The selected database of the shard owning key. Crashes if that shard is not held.
   Db& db(std::string_view key);

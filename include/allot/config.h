@@ -7,11 +7,27 @@
 
 namespace allot {
 
+// When a write's reply may leave, named as Redis's appendfsync.
+enum class Durability {
+  kAlways,    // after its log record is synced to disk (group commit); the default
+  kEverysec,  // as soon as its record is queued; the log is synced at least once a second
+  kNone,      // memory only: no log is written or read, even with dir set
+};
+
 struct Config {
   // Number of shard threads; 0 means one per online core.
   unsigned threads = 0;
-  // Data directory for the write-ahead log and checkpoints; empty means memory only.
+  // Data directory for the write-ahead log and checkpoints; empty means memory only. It is
+  // created if missing. At construction the Engine replays the log found there.
   std::string dir;
+  // With dir set and durability != kNone, every write is logged (docs/durability.md).
+  Durability durability = Durability::kAlways;
+  // Upper bound of the WAL's LMDB map (virtual address space, not disk). The map starts at
+  // min(64 GiB, this) and doubles up to it when full; past it, writes get MISCONF errors.
+  uint64_t wal_map_bytes_max = uint64_t{1} << 40;
+  // A checkpoint of every shard is taken (and the log before it trimmed) each time the
+  // log holds this many records; 0 = only when asked (EngineImpl::checkpoint).
+  uint64_t checkpoint_log_records = 1000000;
   // Pin shard thread i to core i % online cores. Off in tests that oversubscribe.
   bool pin_threads = false;
   // Source of "now" in Unix milliseconds for expiry and hold deadlines. Empty means the

@@ -13,9 +13,11 @@
 //
 // Threading contract: call(), call_async() and call_batch() may be invoked concurrently
 // from any number of application threads. A callback passed to call_async() runs on a
-// shard thread: it must be short and must not call the Engine synchronously (it may call
-// call_async()). The Engine must outlive every pending call; its destructor waits for
-// the shard threads to finish the work already queued and stops them.
+// shard thread, or for a logged write in `durability always` on the log writer thread
+// (after the record is durable): it must be short and must not call the Engine
+// synchronously (it may call call_async()). The Engine must outlive every pending call;
+// its destructor waits for the shard threads to finish the work already queued, and for
+// the log writer to make the queued records durable, and stops them.
 #pragma once
 
 #include <allot/config.h>

@@ -1,0 +1,202 @@
+#include "engine/wal/checkpoint.h"
+
+#include <cstring>
+
+#include "engine/limits.h"
+#include "engine/util/assert.h"
+#include "engine/wal/crc32c.h"
+
+namespace allot::internal {
+
+namespace {
+
+template <class T>
+void Put(std::string& out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out.append(buf, sizeof(T));
+}
+
+void PutStr(std::string& out, std::string_view s) {
+  ALLOT_CHECK(s.size() <= UINT32_MAX);
+  Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+void Seal(std::string& bytes) {
+  uint32_t crc = Crc32cExtend(0, bytes.data() + 4, bytes.size() - 4);
+  std::memcpy(bytes.data(), &crc, 4);
+}
+
+std::string CheckCrc(std::string_view bytes) {
+  if (bytes.size() < 4) return "truncated (" + std::to_string(bytes.size()) + " bytes)";
+  uint32_t stored;
+  std::memcpy(&stored, bytes.data(), 4);
+  if (stored != Crc32cExtend(0, bytes.data() + 4, bytes.size() - 4)) return "checksum mismatch";
+  return "";
+}
+
+// Bounds-checked reading of a chunk.
+struct Reader {
+  const char* p;
+  const char* end;
+  bool ok = true;
+  template <class T>
+  T get() {
+    T v{};
+    if (static_cast<size_t>(end - p) < sizeof(T)) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    return v;
+  }
+  std::string_view str() {
+    uint32_t n = get<uint32_t>();
+    if (!ok || static_cast<size_t>(end - p) < n) {
+      ok = false;
+      return {};
+    }
+    std::string_view s(p, n);
+    p += n;
+    return s;
+  }
+};
+
+// Appends one entry; returns false for a type it cannot serialize.
+bool PutEntry(std::string& out, int db, const std::string& key, const Entry& e) {
+  if (e.type() == ValueType::kInventory) return false;
+  Put<uint8_t>(out, static_cast<uint8_t>(db));
+  Put<uint8_t>(out, static_cast<uint8_t>(e.type()));
+  Put<int64_t>(out, e.expire_at_ms);
+  PutStr(out, key);
+  switch (e.type()) {
+    case ValueType::kString:
+      PutStr(out, e.as<StringValue>());
+      break;
+    case ValueType::kSet:
+      Put<uint32_t>(out, static_cast<uint32_t>(e.as<SetValue>().size()));
+      for (const std::string& m : e.as<SetValue>()) PutStr(out, m);
+      break;
+    case ValueType::kList:
+      Put<uint32_t>(out, static_cast<uint32_t>(e.as<ListValue>().size()));
+      for (const std::string& m : e.as<ListValue>()) PutStr(out, m);
+      break;
+    case ValueType::kHash:
+      Put<uint32_t>(out, static_cast<uint32_t>(e.as<HashValue>().size()));
+      for (const auto& [f, v] : e.as<HashValue>()) {
+        PutStr(out, f);
+        PutStr(out, v);
+      }
+      break;
+    case ValueType::kInventory:
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string BuildCheckpointImage(std::span<ShardState* const> shards, CheckpointImage& image) {
+  std::string chunk(4, '\0');
+  std::string error;
+  for (ShardState* s : shards) {
+    for (int db = 0; db < limits::kDatabaseCount; ++db) {
+      // Time 0: every entry, also those past their TTL; replay treats them as memory did.
+      s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {
+        if (!error.empty()) return;
+        if (!PutEntry(chunk, db, key, e)) {
+          error = "cannot serialize a value of type " + std::string(TypeName(e.type())) +
+                  " (key '" + key.substr(0, 64) + "') yet";
+          return;
+        }
+        ++image.keys;
+        if (chunk.size() >= limits::kCheckpointChunkBytes) {
+          Seal(chunk);
+          image.chunks.push_back(std::move(chunk));
+          chunk.assign(4, '\0');
+        }
+      });
+      if (!error.empty()) return error;
+    }
+  }
+  if (chunk.size() > 4) {
+    Seal(chunk);
+    image.chunks.push_back(std::move(chunk));
+  }
+  return "";
+}
+
+std::string EncodeCheckpointMeta(const CheckpointMeta& meta) {
+  std::string out(4, '\0');
+  Put<uint8_t>(out, kCheckpointVersion);
+  Put<uint64_t>(out, meta.lsn);
+  Put<uint64_t>(out, meta.chunks);
+  Put<uint64_t>(out, meta.keys);
+  Put<int64_t>(out, meta.created_ms);
+  Seal(out);
+  return out;
+}
+
+std::string DecodeCheckpointMeta(std::string_view bytes, CheckpointMeta& meta) {
+  std::string err = CheckCrc(bytes);
+  if (!err.empty()) return "checkpoint meta " + err;
+  Reader r{bytes.data() + 4, bytes.data() + bytes.size()};
+  uint8_t version = r.get<uint8_t>();
+  meta.lsn = r.get<uint64_t>();
+  meta.chunks = r.get<uint64_t>();
+  meta.keys = r.get<uint64_t>();
+  meta.created_ms = r.get<int64_t>();
+  if (!r.ok || r.p != r.end) return "checkpoint meta has the wrong size";
+  if (version != kCheckpointVersion) return "unknown checkpoint version " + std::to_string(version);
+  return "";
+}
+
+std::string DecodeCheckpointChunk(std::string_view bytes, const CheckpointEntryFn& fn) {
+  std::string err = CheckCrc(bytes);
+  if (!err.empty()) return err;
+  Reader r{bytes.data() + 4, bytes.data() + bytes.size()};
+  while (r.ok && r.p < r.end) {
+    int db = r.get<uint8_t>();
+    uint8_t type = r.get<uint8_t>();
+    int64_t expire = r.get<int64_t>();
+    std::string_view key = r.str();
+    Value v;
+    switch (static_cast<ValueType>(type)) {
+      case ValueType::kString:
+        v = StringValue(r.str());
+        break;
+      case ValueType::kSet: {
+        SetValue s;
+        for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) s.emplace(r.str());
+        v = std::move(s);
+        break;
+      }
+      case ValueType::kList: {
+        ListValue l;
+        for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) l.emplace_back(r.str());
+        v = std::move(l);
+        break;
+      }
+      case ValueType::kHash: {
+        HashValue h;
+        for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) {
+          std::string_view f = r.str();
+          h.insert_or_assign(std::string(f), std::string(r.str()));
+        }
+        v = std::move(h);
+        break;
+      }
+      default:
+        return "unknown value type " + std::to_string(type);
+    }
+    if (!r.ok) break;
+    if (db >= limits::kDatabaseCount) return "database index " + std::to_string(db);
+    fn(db, key, std::move(v), expire);
+  }
+  if (!r.ok) return "entry runs past the end of the chunk";
+  return "";
+}
+
+}  // namespace allot::internal

@@ -1,0 +1,195 @@
+// wal.h: the write-ahead log: one writer thread, group commit into LMDB, recovery.
+//
+// Flow of a logged write (engine/engine_impl.cc decides what is logged):
+//   1. A shard thread runs the handler, encodes a record (record.h) with the inputs that
+//      make re-execution deterministic, and submit()s it with the reply and the sink that
+//      waits for the reply. The shard does not wait: it goes on with its next task.
+//   2. The writer thread pops everything queued (up to kWalGroupRecordsMax), gives the
+//      records consecutive LSNs, puts them into ONE LMDB write transaction (MDB_APPEND,
+//      key = big-endian LSN) and commits. LMDB syncs the data and then the meta page on
+//      commit, so once mdb_txn_commit returns, the whole group is on disk or none of it.
+//   3. The writer publishes the durable LSN and completes each record's sink with its
+//      reply (`always`). In `everysec` the reply was completed at submit() and the writer
+//      syncs at least once a second instead (MDB_NOSYNC environment + mdb_env_sync).
+//
+// Order. The queue is a lock-free MPSC queue, FIFO per producer, and linearizable, so a
+// record is always behind every record pushed before it by any thread that it could have
+// depended on: a key's writes come from its shard thread in execution order, and a
+// multi-shard command's record is pushed by the last shard to arrive, after each of its
+// shards pushed everything it ran before parking. LSN order is therefore a valid serial
+// order of the execution, which replay follows.
+//
+// Failure. If a group cannot be written (disk full, map at wal_map_bytes_max, I/O error),
+// its writes are answered with Redis's MISCONF error, the records stay queued in memory in
+// order ("stuck") and are retried every kWalRetryIntervalMs; meanwhile refusing_writes()
+// is true and the engine refuses new writes with the same error, reads go on. The stuck
+// records must reach the log before any later one, because they have already changed the
+// memory state that later commands saw.
+//
+// Threading: submit(), refusing_writes(), misconf_reply() and stats() from any thread;
+// recover() before start(), on one thread; stop() once, after every producer has stopped.
+#pragma once
+
+#include <allot/config.h>
+#include <allot/reply.h>
+
+#include <atomic>
+#include <boost/lockfree/queue.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/wal/checkpoint.h"
+#include "engine/wal/record.h"
+
+struct MDB_env;
+struct MDB_txn;
+
+namespace allot::internal {
+
+struct ReplySink;
+
+struct WalStats {
+  uint64_t records = 0;            // records committed since start
+  uint64_t groups = 0;             // LMDB write transactions committed
+  uint64_t syncs = 0;              // syncs to disk: commits (always) or env syncs (everysec)
+  uint64_t group_records_max = 0;  // largest group
+  uint64_t commit_us_last = 0;     // latency of the last commit (+ sync in always)
+  uint64_t commit_us_total = 0;    // sum over groups; average = commit_us_total / groups
+  uint64_t durable_lsn = 0;        // every record <= this is on disk (or committed, everysec)
+  uint64_t write_errors = 0;       // failed commits
+  uint64_t map_bytes = 0;          // current LMDB map size
+  uint64_t recovered_records = 0;  // replayed at start
+  uint64_t recovery_us = 0;        // time of recover(), reading and replaying
+  bool refusing_writes = false;
+  uint64_t checkpoints = 0;               // completed since start
+  uint64_t checkpoint_failures = 0;       // failed since start (nothing trimmed)
+  uint64_t checkpoint_lsn = 0;            // LSN of the last checkpoint (0 = none)
+  uint64_t checkpoint_keys = 0;           // keys in it
+  uint64_t checkpoint_pause_us_last = 0;  // all shards parked while it was copied
+  uint64_t checkpoint_write_us_last = 0;  // its LMDB transaction, trim included
+  uint64_t log_records = 0;               // records in the log now (after the checkpoint)
+};
+
+// One checkpoint in flight: built by the all-shards transaction, written by the writer.
+struct CheckpointJob {
+  CheckpointImage image;
+  std::string error;  // "" = success
+  uint64_t lsn = 0;
+  uint64_t pause_us = 0;
+  uint64_t write_us = 0;
+  std::atomic<uint32_t> done{0};  // set (and notified) when the writer is finished with it
+};
+
+class Wal {
+ public:
+  using ApplyFn = std::function<void(const WalRecordView&)>;
+  // Starts a checkpoint (EngineImpl::start_checkpoint); called by the writer thread.
+  using TriggerFn = std::function<void()>;
+
+  // Opens (creating dir and the LMDB environment if needed). Throws std::runtime_error.
+  Wal(std::string dir, Durability durability, uint64_t map_bytes_max);
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Loads the checkpoint if there is one (load is called for every key), then reads every
+  // record after it in LSN order, verifies it (checksums, consecutive LSNs starting right
+  // after the checkpoint) and calls apply. Throws std::runtime_error naming the LSN (or
+  // the checkpoint chunk) and the problem, or rethrows what load or apply throws.
+  void recover(const CheckpointEntryFn& load, const ApplyFn& apply);
+  // A checkpoint is triggered through trigger once the log holds log_records records
+  // (0 = never). Set before start().
+  void set_checkpoint_trigger(uint64_t log_records, TriggerFn trigger);
+  // Starts the writer thread.
+  void start();
+  // Writes what is queued, syncs, stops the writer. Producers must have stopped.
+  void stop();
+
+  // A shard thread hands a sealed-to-be record; sink receives reply once the record is
+  // durable (always) or now (everysec). Never blocks.
+  void submit(std::string record, Reply reply, ReplySink* sink);
+
+  // From the all-shards transaction, right after building job's image (or failing to):
+  // the writer stamps it with the LSN of everything queued before, writes it and trims.
+  void submit_checkpoint(std::shared_ptr<CheckpointJob> job);
+
+  bool refusing_writes() const { return refusing_.load(std::memory_order_acquire); }
+  // "MISCONF Errors writing to the WAL (LMDB: <last error>). Commands that ..."
+  Reply misconf_reply() const;
+  WalStats stats() const;
+  const std::string& dir() const { return dir_; }
+  bool sync_replies() const { return durability_ == Durability::kAlways; }
+
+  // Raises or lowers the map ceiling (tests simulate a full disk with a small one).
+  void set_map_bytes_max(uint64_t bytes) { map_bytes_max_.store(bytes); }
+
+ private:
+  struct Pending {
+    std::string bytes;
+    Reply reply;
+    ReplySink* sink;                            // nullptr once completed
+    std::shared_ptr<CheckpointJob> checkpoint;  // a checkpoint marker instead of a record
+  };
+
+  void open_env();
+  void close_env();
+  void writer_loop();
+  void wake_writer();
+  void sleep_writer(uint32_t seen, int64_t timeout_ms);
+  void handle_group(std::vector<Pending*>& group);
+  void retry_stuck();
+  void fail_group(std::vector<Pending*>& group, int rc);
+  int commit(std::span<Pending* const> records);
+  int write_txn(std::span<Pending* const> records);
+  bool grow_map();
+  void maybe_sync(bool force);
+  void handle_checkpoint(CheckpointJob& job);
+  int write_checkpoint(CheckpointJob& job);
+  void load_checkpoint(MDB_txn* txn, const CheckpointEntryFn& load, uint64_t* lsn);
+  [[noreturn]] void throw_damaged(uint64_t lsn, const std::string& what) const;
+
+  const std::string dir_;
+  const Durability durability_;
+  std::atomic<uint64_t> map_bytes_max_;
+  MDB_env* env_ = nullptr;
+  unsigned dbi_ = 0;
+  unsigned checkpoint_dbi_ = 0;
+  uint64_t map_bytes_ = 0;
+  uint64_t next_lsn_ = 1;  // writer thread (recover() before it starts)
+
+  boost::lockfree::queue<Pending*> queue_;
+  std::atomic<uint32_t> wake_seq_{0};
+  std::atomic<bool> writer_sleeping_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread writer_;
+
+  // Writer-thread state.
+  std::vector<Pending*> stuck_;
+  int64_t last_retry_ms_ = 0;
+  int64_t last_sync_ms_ = 0;
+  bool unsynced_ = false;
+  uint64_t checkpoint_log_records_ = 0;
+  TriggerFn checkpoint_trigger_;
+  bool checkpoint_in_flight_ = false;
+  uint64_t checkpoint_attempt_lsn_ = 0;  // log position when the last checkpoint was started
+
+  std::atomic<bool> refusing_{false};
+  mutable std::mutex error_mu_;
+  std::string last_error_;  // guarded by error_mu_
+
+  std::atomic<uint64_t> records_{0}, groups_{0}, syncs_{0}, group_records_max_{0};
+  std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, durable_lsn_{0};
+  std::atomic<uint64_t> write_errors_{0}, map_bytes_stat_{0};
+  uint64_t recovered_records_ = 0, recovery_us_ = 0;
+  std::atomic<uint64_t> checkpoint_failures_{0};
+  std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0};
+  std::atomic<uint64_t> checkpoint_pause_us_{0}, checkpoint_write_us_{0};
+};
+
+}  // namespace allot::internal

@@ -1,0 +1,266 @@
+// wal_checkpoint_test.cc: checkpoints of every shard, trimming of the log before them,
+// recovery = checkpoint + log tail, and the effect logging of CmdCtx::log_as.
+#include <allot/engine.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "engine/keyspace/inventory.h"
+#include "tests/support/engine_fixture.h"
+#include "tests/wal_support.h"
+#include "tests/wal_test_commands.h"
+
+namespace allot::testing {
+namespace {
+
+constexpr int64_t kT0 = 1767225600000;
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RegisterWalTestCommands();
+    dir_ = MakeTempDir("allot-ckpt-test");
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(unsigned threads = 4, uint64_t checkpoint_log_records = 0) {
+    engine_.reset();
+    Config cfg;
+    cfg.threads = threads;
+    cfg.dir = dir_;
+    cfg.clock_ms = [this] { return now_.load(); };
+    cfg.active_expire = false;
+    cfg.checkpoint_log_records = checkpoint_log_records;
+    engine_ = std::make_unique<Engine>(cfg);
+  }
+  Reply Run(std::initializer_list<std::string_view> args) {
+    return engine_->call(session_, std::span<const std::string_view>(args.begin(), args.size()));
+  }
+  Reply Set(const std::string& k, const std::string& v) {
+    return engine_->call(std::vector<std::string>{"SET", k, v});
+  }
+  internal::WalStats Stats() { return engine_->impl().wal()->stats(); }
+  // Puts values of the types no command creates yet straight into db 2 of their shards.
+  void InsertOtherTypes() {
+    auto put = [&](const std::string& key, internal::Value v) {
+      engine_->impl().run_on_shard(engine_->shard_of(key), [&](internal::ShardState& s) {
+        s.dbs[2].insert(key, std::move(v), now_.load());
+      });
+    };
+    put("set", internal::SetValue{"a", "b", std::string("\0c", 2)});
+    put("hash", internal::HashValue{{"f1", "v1"}, {"f2", ""}});
+    put("list", internal::ListValue{"x", "y", "x"});
+    put("emptystr", internal::StringValue());
+  }
+  size_t LogEntries() {
+    size_t n = 0;
+    EditLog(dir_, [&](MDB_txn* txn, MDB_dbi dbi) {
+      MDB_stat st;
+      mdb_stat(txn, dbi, &st);
+      n = st.ms_entries;
+    });
+    return n;
+  }
+
+  std::string dir_;
+  std::atomic<int64_t> now_{kT0};
+  Session session_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(CheckpointTest, RestartLoadsTheCheckpointAndReplaysOnlyTheTail) {
+  Open(4);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(Set("k" + std::to_string(i), "v"), Ok());
+  ASSERT_EQ(Run({"WALTEST.SETPX", "ttl", "1000", "t"}), Ok());
+  InsertOtherTypes();
+  ASSERT_EQ(engine_->impl().checkpoint(), "");
+  internal::WalStats s = Stats();
+  EXPECT_EQ(s.checkpoints, 1u);
+  EXPECT_EQ(s.checkpoint_lsn, 101u);
+  EXPECT_EQ(s.checkpoint_keys, 105u);
+  EXPECT_EQ(s.log_records, 0u);
+  std::printf("checkpoint of %llu keys: pause %llu us, write %llu us\n",
+              static_cast<unsigned long long>(s.checkpoint_keys),
+              static_cast<unsigned long long>(s.checkpoint_pause_us_last),
+              static_cast<unsigned long long>(s.checkpoint_write_us_last));
+  // The tail: overwrite, flush a database, write more.
+  ASSERT_EQ(Set("k1", "new"), Ok());
+  ASSERT_EQ(Run({"SELECT", "2"}), Ok());
+  ASSERT_EQ(Run({"SET", "db2key", "x"}), Ok());
+  ASSERT_EQ(Run({"SELECT", "0"}), Ok());
+  ASSERT_EQ(Run({"WALTEST.MSET", "a", "1", "b", "2"}), Ok());
+  auto before = DumpState(*engine_);
+  EXPECT_EQ(before["2|set"].substr(0, 4), "set|");
+  engine_.reset();
+  EXPECT_EQ(LogEntries(), 3u);  // records 1..101 were trimmed
+
+  now_ += 5000;  // the TTL passed meanwhile: the checkpoint keeps the absolute deadline
+  Open(3);
+  EXPECT_EQ(DumpState(*engine_), before);
+  EXPECT_EQ(Stats().recovered_records, 3u);
+  EXPECT_EQ(Stats().checkpoint_lsn, 101u);
+  EXPECT_EQ(Stats().durable_lsn, 104u);
+  EXPECT_EQ(Run({"GET", "ttl"}), Nil());
+  // Writes continue at LSN 105, and a second checkpoint replaces the first.
+  ASSERT_EQ(Set("after", "1"), Ok());
+  EXPECT_EQ(Stats().durable_lsn, 105u);
+  ASSERT_EQ(engine_->impl().checkpoint(), "");
+  EXPECT_EQ(Stats().checkpoint_lsn, 105u);
+  before = DumpState(*engine_);
+  engine_.reset();
+  EXPECT_EQ(LogEntries(), 0u);
+  Open(4);
+  EXPECT_EQ(DumpState(*engine_), before);
+  EXPECT_EQ(Stats().recovered_records, 0u);
+}
+
+TEST_F(CheckpointTest, AValueItCannotSerializeFailsTheCheckpointAndKeepsTheLog) {
+  Open(4);
+  ASSERT_EQ(Set("k", "v"), Ok());
+  engine_->impl().run_on_shard(engine_->shard_of("inv"), [&](internal::ShardState& s) {
+    s.dbs[0].insert("inv", std::make_unique<internal::Inventory>(), now_.load());
+  });
+  EXPECT_EQ(engine_->impl().checkpoint(),
+            "cannot serialize a value of type inventory (key 'inv') yet");
+  EXPECT_EQ(Stats().checkpoints, 0u);
+  EXPECT_EQ(Stats().log_records, 1u);
+  engine_.reset();
+  EXPECT_EQ(LogEntries(), 1u);
+}
+
+TEST_F(CheckpointTest, AFailingTriggeredCheckpointIsRetriedOnlyAfterAnotherInterval) {
+  Open(4, /*checkpoint_log_records=*/20);
+  engine_->impl().run_on_shard(engine_->shard_of("inv"), [&](internal::ShardState& s) {
+    s.dbs[0].insert("inv", std::make_unique<internal::Inventory>(), now_.load());
+  });
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(Set("k" + std::to_string(i), "v"), Ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  internal::WalStats s = Stats();
+  EXPECT_EQ(s.checkpoints, 0u);
+  EXPECT_GE(s.checkpoint_failures, 1u);
+  EXPECT_LE(s.checkpoint_failures, 2u);  // at records 20 and 40, not in a loop
+  EXPECT_EQ(s.log_records, 50u);
+}
+
+TEST_F(CheckpointTest, LogSizeTriggersCheckpointsWhileWritersRun) {
+  Open(4, /*checkpoint_log_records=*/200);
+  constexpr int kThreads = 8, kWrites = 150;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        std::string k = "t" + std::to_string(t) + ":" + std::to_string(i % 40);
+        // Overwrites and cross-shard writes, so the boundary LSN matters.
+        if (i % 5 == 4) {
+          ASSERT_EQ(engine_->call(std::vector<std::string>{"WALTEST.MSET", k, std::to_string(i),
+                                                           "x" + k, std::to_string(i)}),
+                    Ok());
+        } else {
+          ASSERT_EQ(Set(k, std::to_string(i)), Ok());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Stats().checkpoints < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  internal::WalStats s = Stats();
+  EXPECT_GE(s.checkpoints, 3u);
+  EXPECT_EQ(s.durable_lsn, uint64_t{kThreads * kWrites});
+  EXPECT_LT(s.log_records, 400u);
+  auto before = DumpState(*engine_);
+  engine_.reset();
+  Open(2);
+  EXPECT_EQ(DumpState(*engine_), before);
+  EXPECT_EQ(Stats().recovered_records, s.log_records);
+}
+
+TEST_F(CheckpointTest, DamagedChunkRefusesToStart) {
+  Open(4);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Set("k" + std::to_string(i), "v"), Ok());
+  ASSERT_EQ(engine_->impl().checkpoint(), "");
+  engine_.reset();
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 4);
+  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0644), 0);
+  MDB_txn* txn = nullptr;
+  mdb_txn_begin(env, nullptr, 0, &txn);
+  MDB_dbi dbi;
+  ASSERT_EQ(mdb_dbi_open(txn, "checkpoint", 0, &dbi), 0);
+  std::string key("c\0\0\0\0\0\0\0\0", 9);
+  MDB_val k{key.size(), key.data()}, v;
+  ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+  std::string bytes(static_cast<const char*>(v.mv_data), v.mv_size);
+  bytes[bytes.size() / 2] ^= 1;
+  MDB_val nv{bytes.size(), bytes.data()};
+  ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  try {
+    Open(4);
+    FAIL() << "opened a damaged checkpoint";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "allot: the checkpoint in " + dir_ +
+                  " is damaged: chunk 0: checksum mismatch; refusing to start rather than lose "
+                  "acknowledged writes");
+  }
+}
+
+TEST_F(CheckpointTest, PauseForManyKeys) {
+  Open(2);
+  constexpr int kKeys = 200000;
+  for (unsigned sh = 0; sh < 2; ++sh) {
+    engine_->impl().run_on_shard(sh, [&](internal::ShardState& s) {
+      for (int i = 0; i < kKeys; ++i) {
+        std::string k = "key:" + std::to_string(i);
+        if (engine_->shard_of(k) == sh) s.dbs[0].insert(k, internal::StringValue("value"), 0);
+      }
+    });
+  }
+  ASSERT_EQ(engine_->impl().checkpoint(), "");
+  internal::WalStats s = Stats();
+  EXPECT_EQ(s.checkpoint_keys, uint64_t{kKeys});
+  std::printf("checkpoint of %d keys: pause %llu us (all shards parked), write %llu us\n", kKeys,
+              static_cast<unsigned long long>(s.checkpoint_pause_us_last),
+              static_cast<unsigned long long>(s.checkpoint_write_us_last));
+  engine_.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  Open(2);
+  std::printf("recovery of %d keys from the checkpoint: %lld ms\n", kKeys,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
+  EXPECT_EQ(Run({"DBSIZE"}), Int(kKeys));
+}
+
+TEST_F(CheckpointTest, LogAsRecordsTheEffectNotTheCommand) {
+  Open(4);
+  ASSERT_EQ(Run({"WALTEST.RANDLOG", "r"}), Ok());
+  Reply v = Run({"GET", "r"});
+  engine_.reset();
+  EditLog(dir_, [&](MDB_txn* txn, MDB_dbi dbi) {
+    uint64_t be;
+    MDB_val k = LsnKey(&be, 1), val;
+    ASSERT_EQ(mdb_get(txn, dbi, &k, &val), 0);
+    auto d = internal::DecodeWalRecord(
+        std::string_view(static_cast<const char*>(val.mv_data), val.mv_size));
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(d.record.args.size(), 3u);
+    EXPECT_EQ(d.record.args[0], "SET");
+    EXPECT_EQ(d.record.args[2], v.string());
+  });
+  Open(4);
+  EXPECT_EQ(Run({"GET", "r"}), v);
+}
+
+}  // namespace
+}  // namespace allot::testing
