@@ -160,6 +160,17 @@ std::string SetLoglevel(ServerConfig& c, const Values& v) {
   return "argument(s) must be one of the following: debug, verbose, notice, warning";
 }
 
+std::string SetDurability(ServerConfig& c, const Values& v) {
+  if (v.size() != 1) return "wrong number of arguments";
+  for (std::string_view m : {"always", "everysec", "none"}) {
+    if (internal::EqualsIgnoreCase(v[0], m)) {
+      c.durability = std::string(m);
+      return "";
+    }
+  }
+  return "argument(s) must be one of the following: always, everysec, none";
+}
+
 std::string SetLogfile(ServerConfig& c, const Values& v) {
   if (v.size() != 1) return "wrong number of arguments";
   c.logfile = v[0];
@@ -210,6 +221,9 @@ constexpr Setting kSettings[] = {
      "<class> <hard> <soft> <soft-seconds>: close clients that do not read (default "
      "\"normal 0 0 0\")",
      true, SetOutputLimit, GetOutputLimit},
+    {"durability",
+     "always (reply after the WAL commit), everysec or none (memory only); default always",
+     false, SetDurability, [](const ServerConfig& c) { return c.durability; }},
     {"loglevel", "debug, verbose, notice or warning (default notice)", true, SetLoglevel,
      [](const ServerConfig& c) { return c.loglevel; }},
     {"logfile", "log file, empty = standard output (default \"\")", false, SetLogfile,

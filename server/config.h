@@ -44,6 +44,8 @@ struct ServerConfig {
   uint64_t client_query_buffer_limit = 1024ull * 1024 * 1024;
   OutputBufferLimit output_limits[3] = {
       {0, 0, 0}, {256ull << 20, 64ull << 20, 60}, {32ull << 20, 8ull << 20, 60}};
+  // Write-ahead log mode, named as Redis's appendfsync: always | everysec | none.
+  std::string durability = "always";
   std::string loglevel = "notice";
   std::string logfile;  // empty = standard output
   // Accepted Redis parameters Allot has nothing to tune for: name -> value as reported.

@@ -347,7 +347,16 @@ bool Server::start() {
   allot::Config ec;
   ec.threads = cfg.threads;
   ec.dir = cfg.dir;
-  engine_ = std::make_unique<allot::Engine>(ec);
+  ec.durability = cfg.durability == "none"       ? allot::Durability::kNone
+                  : cfg.durability == "everysec" ? allot::Durability::kEverysec
+                                                 : allot::Durability::kAlways;
+  try {
+    engine_ = std::make_unique<allot::Engine>(ec);
+  } catch (const std::exception& e) {
+    // A damaged store: refuse to start rather than serve data with a hole in it.
+    LogWarning("Can't load the data in '{}': {}", cfg.dir, e.what());
+    return false;
+  }
   unsigned n = engine_->shards();
   nets_ = std::make_unique<ShardNet[]>(n);
   stats_ = std::make_unique<ShardNetStats[]>(n);
