@@ -3,6 +3,8 @@
 #
 #   bench/redis_compare.sh [--threads N] [--requests N] [--clients N] [--allotd PATH]
 #
+# Both run memory-only (redis: --appendonly no; allotd: --durability none); the durability
+# comparison is the WAL issue's.
 # For each workload (SET, GET, INCR at -P 1 and -P 16) both servers run the same
 # redis-benchmark, interleaved (redis, allotd, redis, allotd, ...), and each row prints
 # requests/s, p50/p99 latency, the server's CPU time per request (utime+stime from
@@ -38,7 +40,7 @@ tmp=$(mktemp -d /tmp/redis_compare.XXXXXX)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$tmp" --daemonize no >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
-"$allotd" --port "$allot_port" --threads "$threads" --dir "$tmp" >"$tmp/allotd.log" 2>&1 &
+"$allotd" --port "$allot_port" --threads "$threads" --dir "$tmp" --durability none >"$tmp/allotd.log" 2>&1 &
 allot_pid=$!
 cleanup() {
   kill "$redis_pid" "$allot_pid" 2>/dev/null || true
