@@ -183,6 +183,23 @@ void BM_InvBuy_Batched(benchmark::State& state) {
 BENCHMARK(BM_InvBuy_Batched)->Arg(1)->Threads(1)->UseRealTime();
 BENCHMARK(BM_InvBuy_Batched)->Arg(2)->Threads(2)->UseRealTime();
 
+// The cost of atomicity across shards: MSET of two keys through call(), once with both
+// keys on one shard (one hop) and once on two shards (a multi-shard transaction: both
+// shards park, the last to arrive runs it).
+void BM_Mset2_Call(benchmark::State& state) {
+  Engine& e = SharedEngine(2);
+  bool cross = state.range(0) != 0;
+  std::string a = KeyOnShard(e, "mset:a:", 0);
+  std::string b = KeyOnShard(e, "mset:b:", cross ? 1 : 0);
+  for (auto _ : state) {
+    Reply r = e.call({"MSET", a, "1", b, "2"});
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(cross ? "two shards" : "one shard");
+}
+BENCHMARK(BM_Mset2_Call)->Arg(0)->Arg(1)->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();
