@@ -30,6 +30,9 @@ constexpr size_t kKeepBufferBytes = 64 * 1024;
 // log has not made durable yet). At the bound the connection stops executing until the
 // head of the queue drains: the memory of a pipelining client stays bounded.
 constexpr size_t kReplySlotsMax = 1024;
+// Consecutive pipelined commands for one other shard travel in one message of at most
+// this many (one hop out for the run instead of one round trip per command).
+constexpr size_t kRemoteBatchMax = 64;
 
 int64_t NowMs() { return internal::RealClockMs(); }
 
@@ -140,7 +143,7 @@ void Connection::feed(std::string_view data) {
 }
 
 void Connection::process() {
-  while (!remote_inflight_ && !closing_ && !close_after_write_ && !pending_.empty() &&
+  while (stopped_ == 0 && !closing_ && !close_after_write_ && !pending_.empty() &&
          slots_.size() < kReplySlotsMax) {
     if (wait_for_pause()) break;
     current_ = std::move(pending_.front());
@@ -150,7 +153,7 @@ void Connection::process() {
     if (!execute_current()) break;
   }
   if (closing_) return;
-  if (pending_.empty() && !remote_inflight_ && !proto_error_.empty() && !close_after_write_) {
+  if (pending_.empty() && stopped_ == 0 && !proto_error_.empty() && !close_after_write_) {
     // Redis answers a protocol error after the requests before it, then closes.
     reply_mode_ = ReplyMode::kOn;
     skip_next_reply_ = false;
@@ -209,6 +212,13 @@ bool Connection::execute_current() {
     fill(slot, std::move(*r));
     return true;
   }
+  if (!pending_.empty() && authenticated_) {
+    int route = server_.engine().single_shard_route(argv_);
+    if (route >= 0 && route != static_cast<int>(shard_)) {
+      execute_remote_batch(slot, static_cast<unsigned>(route));
+      return false;
+    }
+  }
   executing_ = &slot;
   server_.engine().execute(session_, argv_, &slot.sink);
   executing_ = nullptr;
@@ -226,12 +236,63 @@ bool Connection::execute_current() {
   // has not run yet; nothing more runs until it has, so the order of execution stays the
   // order of the requests.
   bool ran_here = slot.spec != nullptr && !slot.rejected &&
+                  !(slot.spec->flags & internal::kCmdBlocking) &&
                   ((slot.spec->flags & internal::kCmdNoShard) ||
-                   server_.engine().single_shard_route(argv_) == static_cast<int>(shard_));
+                   ((slot.spec->flags & internal::kCmdWrite) &&
+                    server_.engine().single_shard_route(argv_) == static_cast<int>(shard_)));
   if (ran_here) return true;
   slot.stops = true;
-  remote_inflight_ = true;
+  ++stopped_;
   return false;
+}
+
+void Connection::execute_remote_batch(Slot& first, unsigned target) {
+  std::vector<Slot*> batch;
+  auto add = [&](Slot& slot) {
+    slot.cmd = std::move(current_);  // the bytes must live until the command has run
+    slot.visible = take_reply_visibility();
+    slot.resp = session_.resp;
+    slot.stops = true;
+    ++stopped_;
+    ++deferred_;
+    batch.push_back(&slot);
+  };
+  add(first);
+  const internal::CommandTable& table = internal::CommandTable::Get();
+  while (!pending_.empty() && slots_.size() < kReplySlotsMax && batch.size() < kRemoteBatchMax) {
+    pending_.front().views(argv_);
+    // Only engine commands for the same shard join; anything else (connection commands,
+    // other shards, a CLIENT PAUSE in force) waits for the batch's replies, as before.
+    const internal::CommandSpec* spec = table.find(argv_[0]);
+    if (spec == nullptr || (spec->flags & internal::kCmdConnection) ||
+        server_.engine().single_shard_route(argv_) != static_cast<int>(target)) {
+      break;
+    }
+    if (server_.pause_end_ms() > NowMs()) break;
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    pending_bytes_ -= current_.bytes();
+    current_.views(argv_);
+    server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
+    int64_t start_ns = MonotonicNs();
+    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, authenticated, not ours
+    Slot& slot = slots_.emplace_back();
+    slot.sink.conn = this;
+    slot.sink.slot = &slot;
+    slot.spec = current_spec_;
+    slot.rejected = current_rejected_;
+    slot.start_ns = start_ns;
+    add(slot);
+  }
+  internal::EngineImpl* engine = &server_.engine();
+  Session* session = &session_;  // not touched here while stopped_ > 0
+  engine->run_on_shard_async(target, [engine, session, batch](internal::ShardState& shard) {
+    std::vector<std::string_view> args;
+    for (Slot* slot : batch) {
+      slot->cmd.views(args);
+      engine->execute_here(*session, args, shard, &slot->sink);
+    }
+  });
 }
 
 void Connection::on_slot_reply(Slot* slot, Reply r) {
@@ -239,8 +300,8 @@ void Connection::on_slot_reply(Slot* slot, Reply r) {
   ALLOT_CHECK(deferred_ > 0 && !slot->filled);
   --deferred_;
   if (slot->stops) {
-    ALLOT_CHECK(remote_inflight_);
-    remote_inflight_ = false;
+    ALLOT_CHECK(stopped_ > 0);
+    --stopped_;
   }
   if (closing_) {
     record_call(*slot, r);

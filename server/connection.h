@@ -75,7 +75,7 @@ class Connection {
   uint64_t id() const { return id_; }
   // A command of this client is running on another shard, or a reply waits for the log
   // (not idle, whatever the clock).
-  bool busy() const { return remote_inflight_ || deferred_ > 0; }
+  bool busy() const { return stopped_ > 0 || deferred_ > 0; }
   unsigned shard() const { return shard_; }
   ClientMeta& meta() { return meta_; }
   const ClientMeta& meta() const { return meta_; }
@@ -101,6 +101,7 @@ class Connection {
     bool filled = false;
     bool visible = true;  // CLIENT REPLY OFF/SKIP, decided when the command ran
     bool stops = false;   // had not run when execute() returned (remote, multi-shard)
+    Command cmd;          // a batch's argument bytes, until the command has run
     int resp = 2;         // the protocol when it ran (HELLO answers in the new one)
     // For INFO commandstats (record_call).
     const internal::CommandSpec* spec = nullptr;
@@ -134,6 +135,9 @@ class Connection {
   void process();
   // Runs current_; false if it went to another shard (its reply comes later).
   bool execute_current();
+  // Sends current_ (in first) and the pending commands right after it that route to the
+  // same other shard to that shard in one message.
+  void execute_remote_batch(Slot& first, unsigned target);
   void record_call(const Slot& slot, const Reply& r);
   bool over_output_limit();
   void flush();
@@ -172,10 +176,10 @@ class Connection {
   size_t pending_bytes_ = 0;
   Command current_;  // executing (possibly on another shard)
   std::vector<std::string_view> argv_;
-  bool remote_inflight_ = false;  // a command that has not run yet is out: execute nothing
-  std::deque<Slot> slots_;        // replies in request order, head first
-  size_t deferred_ = 0;           // sinks that will still be delivered
-  Slot* executing_ = nullptr;     // the slot whose command is inside execute()
+  size_t stopped_ = 0;         // commands out that had not run yet: execute nothing meanwhile
+  std::deque<Slot> slots_;     // replies in request order, head first
+  size_t deferred_ = 0;        // sinks that will still be delivered
+  Slot* executing_ = nullptr;  // the slot whose command is inside execute()
   // For INFO commandstats: the running command's spec (nullptr if unknown) and whether it
   // was refused before running (arity, NOAUTH); copied into its Slot.
   const internal::CommandSpec* current_spec_ = nullptr;
