@@ -53,13 +53,38 @@ void Connection::Sink::deliver(Reply r) {
     s->filled = true;
     return;
   }
-  // A multi-shard command that finished on our own thread, or a reply posted home by
-  // another shard or by the log writer.
-  if (here == c->reactor_) return c->on_slot_reply(s, std::move(r));
-  c->server_.engine().run_on_shard_async(
-      c->shard_, [c, s, reply = std::move(r)](internal::ShardState&) mutable {
-        c->on_slot_reply(s, std::move(reply));
-      });
+  if (here == c->reactor_) {  // a multi-shard command that finished on our own thread
+    Hold hold(c);
+    c->on_slot_reply(s, std::move(r));
+    c->after_replies();
+    return;
+  }
+  // From another shard or the log writer (which completes a whole group at once): the
+  // replies gather in the inbox and one message home takes them all, so the connection
+  // encodes and sends them together instead of one send per reply.
+  bool post = false;
+  {
+    std::lock_guard<std::mutex> lock(c->arrivals_mu_);
+    c->arrivals_.emplace_back(s, std::move(r));
+    post = !c->arrivals_posted_;
+    c->arrivals_posted_ = true;
+  }
+  if (post) {
+    c->server_.engine().run_on_shard_async(c->shard_,
+                                           [c](internal::ShardState&) { c->on_arrivals(); });
+  }
+}
+
+void Connection::on_arrivals() {
+  Hold hold(this);
+  std::vector<std::pair<Slot*, Reply>> got;
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    got.swap(arrivals_);
+    arrivals_posted_ = false;
+  }
+  for (auto& [slot, reply] : got) on_slot_reply(slot, std::move(reply));
+  after_replies();
 }
 
 Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
@@ -296,7 +321,6 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
 }
 
 void Connection::on_slot_reply(Slot* slot, Reply r) {
-  Hold hold(this);
   ALLOT_CHECK(deferred_ > 0 && !slot->filled);
   --deferred_;
   if (slot->stops) {
@@ -305,9 +329,13 @@ void Connection::on_slot_reply(Slot* slot, Reply r) {
   }
   if (closing_) {
     record_call(*slot, r);
-    return;  // the Hold frees us once nothing else is outstanding
+    return;  // the caller's Hold frees us once nothing else is outstanding
   }
   fill(*slot, std::move(r));
+}
+
+void Connection::after_replies() {
+  Hold hold(this);
   if (closing_) return;
   process();
 }

@@ -30,9 +30,11 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/engine_impl.h"
@@ -121,7 +123,12 @@ class Connection {
 
   void on_recv(int32_t res);
   void on_send(int32_t res);
+  // Completes slot (on this thread, under a Hold of the caller); after_replies() then
+  // runs what can run and sends what is ready.
   void on_slot_reply(Slot* slot, Reply r);
+  void after_replies();
+  // Takes every reply gathered in arrivals_.
+  void on_arrivals();
   // Puts r in slot (stats, error counts) and sends what the head of the queue allows.
   void fill(Slot& slot, Reply r);
   // Encodes the filled slots at the head of slots_ into out_.
@@ -180,6 +187,10 @@ class Connection {
   std::deque<Slot> slots_;     // replies in request order, head first
   size_t deferred_ = 0;        // sinks that will still be delivered
   Slot* executing_ = nullptr;  // the slot whose command is inside execute()
+  // Replies delivered on other threads, waiting for one message home (Sink::deliver).
+  std::mutex arrivals_mu_;
+  std::vector<std::pair<Slot*, Reply>> arrivals_;  // under arrivals_mu_
+  bool arrivals_posted_ = false;                   // under arrivals_mu_
   // For INFO commandstats: the running command's spec (nullptr if unknown) and whether it
   // was refused before running (arity, NOAUTH); copied into its Slot.
   const internal::CommandSpec* current_spec_ = nullptr;
