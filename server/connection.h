@@ -14,7 +14,10 @@
 // command that runs on another shard (or several) has not run yet: until its reply is
 // home the connection executes nothing more, so the execution order per connection is
 // exactly the request order. Its Command (argument bytes) and the Session stay alive in
-// the connection until then.
+// the connection until then. Consecutive pipelined commands for the same other shard go
+// there in one message (execute_remote_batch). Replies completed on other threads (the
+// log writer finishes a whole group at once) gather in arrivals_ and go home in one
+// message, so a burst of them is encoded and sent together.
 //
 // Bounds: reading pauses while a batch of parsed requests or of unsent replies is large
 // (TCP back-pressure instead of buffering); the query buffer limit and the output buffer

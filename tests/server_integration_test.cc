@@ -328,6 +328,35 @@ TEST(ServerIntegration, MixedPipelineKeepsOrderWithDurability) {
   }
 }
 
+// Long runs of pipelined commands for one shard (the other shard's runs travel as one
+// message each), writes and reads interleaved across runs, with and without the log.
+TEST(ServerIntegration, PipelinedRunsPerShardKeepOrder) {
+  for (const char* durability : {"always", "none"}) {
+    SCOPED_TRACE(durability);
+    Allotd s({"--durability", durability});
+    Ctx c(s.Client());
+    constexpr int kTags = 6, kRun = 150, kRounds = 4;
+    for (int round = 0; round < kRounds; ++round) {
+      for (int t = 0; t < kTags; ++t) {
+        std::string k = "{t" + std::to_string(t) + "}n";
+        for (int i = 0; i < kRun; ++i) redisAppendCommand(c.get(), "INCR %b", k.data(), k.size());
+        redisAppendCommand(c.get(), "GET %b", k.data(), k.size());
+      }
+    }
+    std::vector<ReplyPtr> r = ReadReplies(c.get(), kRounds * kTags * (kRun + 1));
+    ASSERT_EQ(r.size(), static_cast<size_t>(kRounds * kTags * (kRun + 1)));
+    size_t at = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      for (int t = 0; t < kTags; ++t) {
+        for (int i = 0; i < kRun; ++i, ++at) {
+          ASSERT_EQ(r[at]->integer, round * kRun + i + 1) << round << " " << t << " " << i;
+        }
+        ASSERT_EQ(Str(r[at++]), std::to_string((round + 1) * kRun)) << round << " " << t;
+      }
+    }
+  }
+}
+
 // QUIT and a protocol error answer only after the durable writes before them.
 TEST(ServerIntegration, QuitAndProtocolErrorAfterDurableWrites) {
   Allotd s({"--durability", "always"});
