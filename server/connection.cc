@@ -26,6 +26,13 @@ constexpr size_t kPendingCommandsMax = 1024;
 constexpr size_t kUnsentPauseBytes = 1024 * 1024;
 // A send buffer that grew past this is released once drained.
 constexpr size_t kKeepBufferBytes = 64 * 1024;
+// Executed commands whose replies may wait at once on one connection (behind a write the
+// log has not made durable yet). At the bound the connection stops executing until the
+// head of the queue drains: the memory of a pipelining client stays bounded.
+constexpr size_t kReplySlotsMax = 1024;
+// Consecutive pipelined commands for one other shard travel in one message of at most
+// this many (one hop out for the run instead of one round trip per command).
+constexpr size_t kRemoteBatchMax = 64;
 
 int64_t NowMs() { return internal::RealClockMs(); }
 
@@ -38,21 +45,46 @@ int64_t MonotonicNs() {
 }  // namespace
 
 void Connection::Sink::deliver(Reply r) {
-  internal::Reactor* here = internal::Reactor::current();
-  if (here == conn->reactor_ && in_execute) {
-    inline_reply = std::move(r);
-    got_inline = true;
-    return;
-  }
-  if (here == conn->reactor_) {  // a multi-shard command finished on our own thread
-    conn->on_remote_reply(std::move(r));
-    return;
-  }
   Connection* c = conn;
-  c->server_.engine().run_on_shard_async(c->shard_,
-                                         [c, reply = std::move(r)](internal::ShardState&) mutable {
-                                           c->on_remote_reply(std::move(reply));
-                                         });
+  Slot* s = slot;
+  internal::Reactor* here = internal::Reactor::current();
+  if (here == c->reactor_ && c->executing_ == s) {  // inline: execute() is on the stack
+    s->reply = std::move(r);
+    s->filled = true;
+    return;
+  }
+  if (here == c->reactor_) {  // a multi-shard command that finished on our own thread
+    Hold hold(c);
+    c->on_slot_reply(s, std::move(r));
+    c->after_replies();
+    return;
+  }
+  // From another shard or the log writer (which completes a whole group at once): the
+  // replies gather in the inbox and one message home takes them all, so the connection
+  // encodes and sends them together instead of one send per reply.
+  bool post = false;
+  {
+    std::lock_guard<std::mutex> lock(c->arrivals_mu_);
+    c->arrivals_.emplace_back(s, std::move(r));
+    post = !c->arrivals_posted_;
+    c->arrivals_posted_ = true;
+  }
+  if (post) {
+    c->server_.engine().run_on_shard_async(c->shard_,
+                                           [c](internal::ShardState&) { c->on_arrivals(); });
+  }
+}
+
+void Connection::on_arrivals() {
+  Hold hold(this);
+  std::vector<std::pair<Slot*, Reply>> got;
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    got.swap(arrivals_);
+    arrivals_posted_ = false;
+  }
+  for (auto& [slot, reply] : got) on_slot_reply(slot, std::move(reply));
+  after_replies();
 }
 
 Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
@@ -70,7 +102,6 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   send_op_.fn = &Connection::on_send;
   pause_op_.conn = this;
   pause_op_.fn = &Connection::on_pause_check;
-  sink_.conn = this;
   authenticated_ = !server.password_required();
   ParserLimits pl;
   pl.bulk_bytes_max = server.limits().proto_max_bulk_len.load();
@@ -137,7 +168,8 @@ void Connection::feed(std::string_view data) {
 }
 
 void Connection::process() {
-  while (!remote_inflight_ && !closing_ && !close_after_write_ && !pending_.empty()) {
+  while (stopped_ == 0 && !closing_ && !close_after_write_ && !pending_.empty() &&
+         slots_.size() < kReplySlotsMax) {
     if (wait_for_pause()) break;
     current_ = std::move(pending_.front());
     pending_.pop_front();
@@ -146,15 +178,18 @@ void Connection::process() {
     if (!execute_current()) break;
   }
   if (closing_) return;
-  if (pending_.empty() && !remote_inflight_ && !proto_error_.empty() && !close_after_write_) {
+  if (pending_.empty() && stopped_ == 0 && !proto_error_.empty() && !close_after_write_) {
     // Redis answers a protocol error after the requests before it, then closes.
-    Reply err = Reply::Error(proto_error_);
     reply_mode_ = ReplyMode::kOn;
-    append_reply(err);
+    skip_next_reply_ = false;
     close_after_write_ = true;
+    Slot& slot = slots_.emplace_back();
+    slot.resp = session_.resp;
+    fill(slot, Reply::Error(proto_error_));
+    if (closing_) return;
   }
   flush();
-  if (close_after_write_ && !send_armed_ && out_.empty() && !remote_inflight_) return close_now();
+  if (close_after_write_ && !send_armed_ && out_.empty() && slots_.empty()) return close_now();
   maybe_read();
 }
 
@@ -188,74 +223,177 @@ void Connection::on_pause_check(int32_t) {
 
 bool Connection::execute_current() {
   server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
-  current_start_ns_ = MonotonicNs();
-  if (std::optional<Reply> r = server_command(argv_)) {
-    record_call(*r);
-    append_reply(*r);
+  int64_t start_ns = MonotonicNs();
+  std::optional<Reply> r = server_command(argv_);
+  Slot& slot = slots_.emplace_back();
+  slot.sink.conn = this;
+  slot.sink.slot = &slot;
+  slot.spec = current_spec_;
+  slot.rejected = current_rejected_;
+  slot.start_ns = start_ns;
+  if (r) {
+    slot.visible = take_reply_visibility();
+    slot.resp = session_.resp;
+    fill(slot, std::move(*r));
     return true;
   }
-  sink_.in_execute = true;
-  sink_.got_inline = false;
-  server_.engine().execute(session_, argv_, &sink_);
-  sink_.in_execute = false;
-  if (sink_.got_inline) {
-    record_call(sink_.inline_reply);
-    append_reply(sink_.inline_reply);
-    sink_.inline_reply = Reply();
-    meta_.db.store(session_.db, std::memory_order_relaxed);
+  if (!pending_.empty() && authenticated_) {
+    int route = server_.engine().single_shard_route(argv_);
+    if (route >= 0 && route != static_cast<int>(shard_)) {
+      execute_remote_batch(slot, static_cast<unsigned>(route));
+      return false;
+    }
+  }
+  executing_ = &slot;
+  server_.engine().execute(session_, argv_, &slot.sink);
+  executing_ = nullptr;
+  meta_.db.store(session_.db, std::memory_order_relaxed);
+  slot.visible = take_reply_visibility();
+  slot.resp = session_.resp;
+  if (slot.filled) {
+    slot.filled = false;
+    fill(slot, std::move(slot.reply));
     return true;
   }
-  remote_inflight_ = true;
+  ++deferred_;
+  // A command routed to this very shard has run already (its reply waits for the log):
+  // later commands may run meanwhile, their replies queue behind. One routed elsewhere
+  // has not run yet; nothing more runs until it has, so the order of execution stays the
+  // order of the requests.
+  bool ran_here = slot.spec != nullptr && !slot.rejected &&
+                  !(slot.spec->flags & internal::kCmdBlocking) &&
+                  ((slot.spec->flags & internal::kCmdNoShard) ||
+                   ((slot.spec->flags & internal::kCmdWrite) &&
+                    server_.engine().single_shard_route(argv_) == static_cast<int>(shard_)));
+  if (ran_here) return true;
+  slot.stops = true;
+  ++stopped_;
   return false;
 }
 
-void Connection::on_remote_reply(Reply r) {
+void Connection::execute_remote_batch(Slot& first, unsigned target) {
+  std::vector<Slot*> batch;
+  auto add = [&](Slot& slot) {
+    slot.cmd = std::move(current_);  // the bytes must live until the command has run
+    slot.visible = take_reply_visibility();
+    slot.resp = session_.resp;
+    slot.stops = true;
+    ++stopped_;
+    ++deferred_;
+    batch.push_back(&slot);
+  };
+  add(first);
+  const internal::CommandTable& table = internal::CommandTable::Get();
+  while (!pending_.empty() && slots_.size() < kReplySlotsMax && batch.size() < kRemoteBatchMax) {
+    pending_.front().views(argv_);
+    // Only engine commands for the same shard join; anything else (connection commands,
+    // other shards, a CLIENT PAUSE in force) waits for the batch's replies, as before.
+    const internal::CommandSpec* spec = table.find(argv_[0]);
+    if (spec == nullptr || (spec->flags & internal::kCmdConnection) ||
+        server_.engine().single_shard_route(argv_) != static_cast<int>(target)) {
+      break;
+    }
+    if (server_.pause_end_ms() > NowMs()) break;
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    pending_bytes_ -= current_.bytes();
+    current_.views(argv_);
+    server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
+    int64_t start_ns = MonotonicNs();
+    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, authenticated, not ours
+    Slot& slot = slots_.emplace_back();
+    slot.sink.conn = this;
+    slot.sink.slot = &slot;
+    slot.spec = current_spec_;
+    slot.rejected = current_rejected_;
+    slot.start_ns = start_ns;
+    add(slot);
+  }
+  internal::EngineImpl* engine = &server_.engine();
+  Session* session = &session_;  // not touched here while stopped_ > 0
+  engine->run_on_shard_async(target, [engine, session, batch](internal::ShardState& shard) {
+    std::vector<std::string_view> args;
+    for (Slot* slot : batch) {
+      slot->cmd.views(args);
+      engine->execute_here(*session, args, shard, &slot->sink);
+    }
+  });
+}
+
+void Connection::on_slot_reply(Slot* slot, Reply r) {
+  ALLOT_CHECK(deferred_ > 0 && !slot->filled);
+  --deferred_;
+  if (slot->stops) {
+    ALLOT_CHECK(stopped_ > 0);
+    --stopped_;
+  }
+  if (closing_) {
+    record_call(*slot, r);
+    return;  // the caller's Hold frees us once nothing else is outstanding
+  }
+  fill(*slot, std::move(r));
+}
+
+void Connection::after_replies() {
   Hold hold(this);
-  ALLOT_CHECK(remote_inflight_);
-  remote_inflight_ = false;
-  record_call(r);
-  if (closing_) return maybe_destroy();
-  append_reply(r);
   if (closing_) return;
   process();
+}
+
+void Connection::fill(Slot& slot, Reply r) {
+  record_call(slot, r);
+  if (r.is_error()) server_.stats(shard_).count_error(r.string());
+  slot.reply = std::move(r);
+  slot.filled = true;
+  if (&slot == &slots_.front()) drain_slots();
+}
+
+void Connection::drain_slots() {
+  while (!closing_ && !slots_.empty() && slots_.front().filled) {
+    Slot& slot = slots_.front();
+    if (slot.visible) {
+      EncodeReply(slot.reply, slot.resp, out_);
+      if (over_output_limit()) {
+        LogWarning(
+            "Client id={} addr={} closed for overcoming of output buffer limits (unsent {} "
+            "bytes).",
+            id_, meta_.peer, unsent_bytes());
+        return close_now();
+      }
+    }
+    slots_.pop_front();
+  }
+}
+
+bool Connection::take_reply_visibility() {
+  if (reply_mode_ == ReplyMode::kOff) return false;
+  if (skip_next_reply_) {
+    skip_next_reply_ = false;
+    return false;
+  }
+  if (reply_mode_ == ReplyMode::kSkip) {  // this is CLIENT REPLY SKIP's own reply
+    reply_mode_ = ReplyMode::kOn;
+    skip_next_reply_ = true;
+    return false;
+  }
+  return true;
 }
 
 // Redis counts a command refused before it ran (arity, NOAUTH) as rejected, one that ran
 // and answered an error as failed. usec here is the time from dispatch to the reply on
 // this shard, so for a command run on another shard it includes the hop.
-void Connection::record_call(const Reply& r) {
-  if (current_spec_ == nullptr) return;
-  size_t idx = static_cast<size_t>(current_spec_ - internal::CommandTable::Get().all().data());
+void Connection::record_call(const Slot& slot, const Reply& r) {
+  if (slot.spec == nullptr) return;
+  size_t idx = static_cast<size_t>(slot.spec - internal::CommandTable::Get().all().data());
   CommandStat& st = server_.stats(shard_).commands_by_spec[idx];
-  if (current_rejected_) {
+  if (slot.rejected) {
     st.rejected.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   st.calls.fetch_add(1, std::memory_order_relaxed);
-  st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - current_start_ns_) / 1000),
+  st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - slot.start_ns) / 1000),
                     std::memory_order_relaxed);
   if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
-}
-
-void Connection::append_reply(const Reply& r) {
-  if (r.is_error()) server_.stats(shard_).count_error(r.string());
-  if (reply_mode_ == ReplyMode::kOff) return;
-  if (skip_next_reply_) {
-    skip_next_reply_ = false;
-    return;
-  }
-  if (reply_mode_ == ReplyMode::kSkip) {  // this is CLIENT REPLY SKIP's own reply
-    reply_mode_ = ReplyMode::kOn;
-    skip_next_reply_ = true;
-    return;
-  }
-  EncodeReply(r, session_.resp, out_);
-  if (over_output_limit()) {
-    LogWarning(
-        "Client id={} addr={} closed for overcoming of output buffer limits (unsent {} bytes).",
-        id_, meta_.peer, unsent_bytes());
-    close_now();
-  }
 }
 
 bool Connection::over_output_limit() {
@@ -319,7 +457,7 @@ void Connection::on_send(int32_t res) {
     flush();
     if (send_armed_ || closing_) return;
   }
-  if (close_after_write_ && !remote_inflight_) return close_now();
+  if (close_after_write_ && slots_.empty()) return close_now();
   maybe_read();
 }
 
@@ -339,7 +477,7 @@ void Connection::close_now() {
 }
 
 void Connection::maybe_destroy() {
-  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || remote_inflight_ || pause_armed_) {
+  if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || deferred_ > 0 || pause_armed_) {
     return;
   }
   ::close(fd_);

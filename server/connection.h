@@ -5,11 +5,19 @@
 // of parsed Commands -> process() executes them one after another -> their encoded
 // replies are appended to out_ -> one send per pass carries every reply produced.
 //
-// Order: a command whose keys live on this shard completes inline (the fast path). One
-// that runs elsewhere completes later on another thread; its ReplySink posts the reply
-// back to this shard, and until then the connection executes nothing more, so replies
-// always leave in request order, also for pipelines spanning shards. The Command (its
-// argument bytes) and the Session stay alive in the connection until the reply is home.
+// Order: every executed command takes a reply slot in an ordered queue; replies leave
+// from the head while the head slot is filled. A command whose keys live on this shard
+// completes inline (the fast path) and fills its slot at once. A write logged by the WAL
+// in `durability always` has run already when execute() returns, but its reply exists
+// only once the record is durable: its slot stays open, and later commands go on
+// executing (they join the same group commit), while their replies wait behind it. A
+// command that runs on another shard (or several) has not run yet: until its reply is
+// home the connection executes nothing more, so the execution order per connection is
+// exactly the request order. Its Command (argument bytes) and the Session stay alive in
+// the connection until then. Consecutive pipelined commands for the same other shard go
+// there in one message (execute_remote_batch). Replies completed on other threads (the
+// log writer finishes a whole group at once) gather in arrivals_ and go home in one
+// message, so a burst of them is encoded and sent together.
 //
 // Bounds: reading pauses while a batch of parsed requests or of unsent replies is large
 // (TCP back-pressure instead of buffering); the query buffer limit and the output buffer
@@ -25,9 +33,11 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/engine_impl.h"
@@ -68,8 +78,9 @@ class Connection {
   void close_after_reply() { close_after_write_ = true; }
 
   uint64_t id() const { return id_; }
-  // A command of this client is running on another shard (not idle, whatever the clock).
-  bool busy() const { return remote_inflight_; }
+  // A command of this client is running on another shard, or a reply waits for the log
+  // (not idle, whatever the clock).
+  bool busy() const { return stopped_ > 0 || deferred_ > 0; }
   unsigned shard() const { return shard_; }
   ClientMeta& meta() { return meta_; }
   const ClientMeta& meta() const { return meta_; }
@@ -80,12 +91,27 @@ class Connection {
     void (Connection::*fn)(int32_t res) = nullptr;
     void on_complete(internal::Reactor&, int32_t res, uint32_t) override { (conn->*fn)(res); }
   };
+  struct Slot;
+  // Completes one slot; deliver() may run on any thread (it posts home).
   struct Sink final : internal::ReplySink {
     Connection* conn = nullptr;
-    bool in_execute = false;
-    bool got_inline = false;
-    Reply inline_reply;
+    Slot* slot = nullptr;
     void deliver(Reply r) override;
+  };
+  // One executed command's place in the reply order. Lives in slots_ (a deque: its
+  // address is stable while others are pushed and popped) until its reply has left.
+  struct Slot {
+    Sink sink;
+    Reply reply;
+    bool filled = false;
+    bool visible = true;  // CLIENT REPLY OFF/SKIP, decided when the command ran
+    bool stops = false;   // had not run when execute() returned (remote, multi-shard)
+    Command cmd;          // a batch's argument bytes, until the command has run
+    int resp = 2;         // the protocol when it ran (HELLO answers in the new one)
+    // For INFO commandstats (record_call).
+    const internal::CommandSpec* spec = nullptr;
+    bool rejected = false;
+    int64_t start_ns = 0;
   };
   enum class ReplyMode { kOn, kOff, kSkip };
   // Held by every entry point (completions, remote replies): while one is on the stack the
@@ -100,7 +126,18 @@ class Connection {
 
   void on_recv(int32_t res);
   void on_send(int32_t res);
-  void on_remote_reply(Reply r);
+  // Completes slot (on this thread, under a Hold of the caller); after_replies() then
+  // runs what can run and sends what is ready.
+  void on_slot_reply(Slot* slot, Reply r);
+  void after_replies();
+  // Takes every reply gathered in arrivals_.
+  void on_arrivals();
+  // Puts r in slot (stats, error counts) and sends what the head of the queue allows.
+  void fill(Slot& slot, Reply r);
+  // Encodes the filled slots at the head of slots_ into out_.
+  void drain_slots();
+  // Whether the reply of the command that just ran is sent (CLIENT REPLY OFF/SKIP).
+  bool take_reply_visibility();
   void on_pause_check(int32_t res);
   // True (and a re-check armed) if the next pending command must wait for CLIENT PAUSE.
   bool wait_for_pause();
@@ -108,8 +145,10 @@ class Connection {
   void process();
   // Runs current_; false if it went to another shard (its reply comes later).
   bool execute_current();
-  void append_reply(const Reply& r);
-  void record_call(const Reply& r);
+  // Sends current_ (in first) and the pending commands right after it that route to the
+  // same other shard to that shard in one message.
+  void execute_remote_batch(Slot& first, unsigned target);
+  void record_call(const Slot& slot, const Reply& r);
   bool over_output_limit();
   void flush();
   void submit_send();
@@ -147,12 +186,18 @@ class Connection {
   size_t pending_bytes_ = 0;
   Command current_;  // executing (possibly on another shard)
   std::vector<std::string_view> argv_;
-  bool remote_inflight_ = false;
-  // For INFO commandstats: the running command's spec (nullptr if unknown), whether it was
-  // refused before running (arity, NOAUTH), and when it started.
+  size_t stopped_ = 0;         // commands out that had not run yet: execute nothing meanwhile
+  std::deque<Slot> slots_;     // replies in request order, head first
+  size_t deferred_ = 0;        // sinks that will still be delivered
+  Slot* executing_ = nullptr;  // the slot whose command is inside execute()
+  // Replies delivered on other threads, waiting for one message home (Sink::deliver).
+  std::mutex arrivals_mu_;
+  std::vector<std::pair<Slot*, Reply>> arrivals_;  // under arrivals_mu_
+  bool arrivals_posted_ = false;                   // under arrivals_mu_
+  // For INFO commandstats: the running command's spec (nullptr if unknown) and whether it
+  // was refused before running (arity, NOAUTH); copied into its Slot.
   const internal::CommandSpec* current_spec_ = nullptr;
   bool current_rejected_ = false;
-  int64_t current_start_ns_ = 0;
   std::string proto_error_;  // to reply once the commands before it are answered
 
   std::string out_;      // replies not handed to the kernel yet
@@ -170,7 +215,6 @@ class Connection {
   Op recv_op_;
   Op send_op_;
   Op pause_op_;
-  Sink sink_;
   static constexpr size_t kRecvBytes = 16 * 1024;
   char recv_buf_[kRecvBytes];
 };

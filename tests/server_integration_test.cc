@@ -89,9 +89,15 @@ using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
 
 class Allotd {
  public:
-  explicit Allotd(std::vector<std::string> extra = {}) {
-    char tmpl[] = "/tmp/allotd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
+  // dir empty: a fresh temporary dir, removed at the end; else that dir, kept (restarts).
+  explicit Allotd(std::vector<std::string> extra = {}, std::string dir = "") {
+    if (dir.empty()) {
+      char tmpl[] = "/tmp/allotd_test_XXXXXX";
+      dir_ = mkdtemp(tmpl);
+      own_dir_ = true;
+    } else {
+      dir_ = std::move(dir);
+    }
     port_ = FreePort();
     std::vector<std::string> args = {ALLOTD_PATH, "--port",    std::to_string(port_),
                                      "--dir",     dir_,        "--threads",
@@ -120,8 +126,17 @@ class Allotd {
       int status = Stop();
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
     }
-    std::string rm = "rm -rf " + dir_;
-    (void)std::system(rm.c_str());
+    if (own_dir_) {
+      std::string rm = "rm -rf " + dir_;
+      (void)std::system(rm.c_str());
+    }
+  }
+  // SIGKILL (a crash: nothing flushed on the way out) and wait.
+  void Kill() {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
   // SIGTERM and wait; returns the wait status.
   int Stop() {
@@ -148,6 +163,7 @@ class Allotd {
 
  private:
   std::string dir_;
+  bool own_dir_ = false;
   int port_ = 0;
   pid_t pid_ = -1;
 };
@@ -212,6 +228,150 @@ TEST(ServerIntegration, PipelineAcrossShardsKeepsOrder) {
   }
   auto r = Cmd(c.get(), {"DBSIZE"});
   EXPECT_EQ(r->integer, kN / 2);
+}
+
+std::string RawSession(int port, std::string_view input);
+
+// Reads n pipelined replies; stops at the first missing one.
+std::vector<ReplyPtr> ReadReplies(redisContext* c, size_t n) {
+  std::vector<ReplyPtr> out;
+  for (size_t i = 0; i < n; ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) break;
+    out.emplace_back(static_cast<redisReply*>(raw), freeReplyObject);
+  }
+  return out;
+}
+
+// durability always: a pipeline of writes runs on while earlier writes wait for the log;
+// every reply still comes back in order, and every acknowledged write survives a crash.
+TEST(ServerIntegration, PipelinedDurableWritesSurviveKill) {
+  char tmpl[] = "/tmp/allotd_pipe_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  constexpr int kN = 5000;
+  {
+    Allotd s({"--durability", "always"}, dir);
+    Ctx c(s.Client());
+    for (int i = 0; i < kN; ++i) {
+      std::string k = "d:" + std::to_string(i), v = "v" + std::to_string(i);
+      redisAppendCommand(c.get(), "SET %b %b", k.data(), k.size(), v.data(), v.size());
+      redisAppendCommand(c.get(), "INCR counter");
+      redisAppendCommand(c.get(), "GET %b", k.data(), k.size());
+    }
+    std::vector<ReplyPtr> replies = ReadReplies(c.get(), 3 * kN);
+    ASSERT_EQ(replies.size(), 3u * kN);
+    for (int i = 0; i < kN; ++i) {
+      ASSERT_EQ(Str(replies[3 * i]), "OK") << i;
+      ASSERT_EQ(replies[3 * i + 1]->integer, i + 1) << i;
+      ASSERT_EQ(Str(replies[3 * i + 2]), "v" + std::to_string(i)) << i;
+    }
+    // The tail of a pipeline, sent without waiting: whatever was acknowledged is durable.
+    for (int i = 0; i < kN; ++i) {
+      std::string k = "t:" + std::to_string(i);
+      redisAppendCommand(c.get(), "SET %b 1", k.data(), k.size());
+    }
+    int flushed = 0;
+    redisBufferWrite(c.get(), &flushed);
+    std::vector<ReplyPtr> tail = ReadReplies(c.get(), kN / 2);
+    ASSERT_EQ(tail.size(), static_cast<size_t>(kN / 2));
+    s.Kill();
+    for (auto& r : tail) ASSERT_EQ(Str(r), "OK");
+  }
+  {
+    Allotd s({"--durability", "always"}, dir);
+    Ctx c(s.Client());
+    EXPECT_EQ(Str(Cmd(c.get(), {"GET", "counter"})), std::to_string(kN));
+    for (int i = 0; i < kN; i += 7) {
+      EXPECT_EQ(Str(Cmd(c.get(), {"GET", "d:" + std::to_string(i)})), "v" + std::to_string(i));
+    }
+    for (int i = 0; i < kN / 2; ++i) {
+      ASSERT_EQ(Str(Cmd(c.get(), {"GET", "t:" + std::to_string(i)})), "1") << i;
+    }
+  }
+  std::string rm = "rm -rf " + dir;
+  (void)std::system(rm.c_str());
+}
+
+// Local writes (deferred by the log), reads on the other shard and multi-shard MSETs in one
+// pipeline: each GET sees the SET before it, each MSET is seen by the GETs after it.
+TEST(ServerIntegration, MixedPipelineKeepsOrderWithDurability) {
+  for (const char* durability : {"always", "none"}) {
+    SCOPED_TRACE(durability);
+    Allotd s({"--durability", durability});
+    Ctx c(s.Client());
+    constexpr int kN = 2000;
+    for (int i = 0; i < kN; ++i) {
+      std::string k = "m:" + std::to_string(i), k2 = "n:" + std::to_string(i);
+      std::string v = std::to_string(i);
+      redisAppendCommand(c.get(), "SET %b %b", k.data(), k.size(), v.data(), v.size());
+      redisAppendCommand(c.get(), "GET %b", k.data(), k.size());
+      redisAppendCommand(c.get(), "MSET %b x%b %b y%b", k.data(), k.size(), v.data(), v.size(),
+                         k2.data(), k2.size(), v.data(), v.size());
+      redisAppendCommand(c.get(), "GET %b", k.data(), k.size());
+      redisAppendCommand(c.get(), "GET %b", k2.data(), k2.size());
+      redisAppendCommand(c.get(), "CLIENT REPLY SKIP");
+      redisAppendCommand(c.get(), "SET %b skipped", k2.data(), k2.size());
+      redisAppendCommand(c.get(), "GET %b", k2.data(), k2.size());
+    }
+    std::vector<ReplyPtr> r = ReadReplies(c.get(), 6 * kN);
+    ASSERT_EQ(r.size(), 6u * kN);
+    for (int i = 0; i < kN; ++i) {
+      std::string v = std::to_string(i);
+      ASSERT_EQ(Str(r[6 * i]), "OK") << i;
+      ASSERT_EQ(Str(r[6 * i + 1]), v) << i;
+      ASSERT_EQ(Str(r[6 * i + 2]), "OK") << i;
+      ASSERT_EQ(Str(r[6 * i + 3]), "x" + v) << i;
+      ASSERT_EQ(Str(r[6 * i + 4]), "y" + v) << i;
+      ASSERT_EQ(Str(r[6 * i + 5]), "skipped") << i;
+    }
+    EXPECT_EQ(Str(Cmd(c.get(), {"PING"})), "PONG");
+  }
+}
+
+// Long runs of pipelined commands for one shard (the other shard's runs travel as one
+// message each), writes and reads interleaved across runs, with and without the log.
+TEST(ServerIntegration, PipelinedRunsPerShardKeepOrder) {
+  for (const char* durability : {"always", "none"}) {
+    SCOPED_TRACE(durability);
+    Allotd s({"--durability", durability});
+    Ctx c(s.Client());
+    constexpr int kTags = 6, kRun = 150, kRounds = 4;
+    for (int round = 0; round < kRounds; ++round) {
+      for (int t = 0; t < kTags; ++t) {
+        std::string k = "{t" + std::to_string(t) + "}n";
+        for (int i = 0; i < kRun; ++i) redisAppendCommand(c.get(), "INCR %b", k.data(), k.size());
+        redisAppendCommand(c.get(), "GET %b", k.data(), k.size());
+      }
+    }
+    std::vector<ReplyPtr> r = ReadReplies(c.get(), kRounds * kTags * (kRun + 1));
+    ASSERT_EQ(r.size(), static_cast<size_t>(kRounds * kTags * (kRun + 1)));
+    size_t at = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      for (int t = 0; t < kTags; ++t) {
+        for (int i = 0; i < kRun; ++i, ++at) {
+          ASSERT_EQ(r[at]->integer, round * kRun + i + 1) << round << " " << t << " " << i;
+        }
+        ASSERT_EQ(Str(r[at++]), std::to_string((round + 1) * kRun)) << round << " " << t;
+      }
+    }
+  }
+}
+
+// QUIT and a protocol error answer only after the durable writes before them.
+TEST(ServerIntegration, QuitAndProtocolErrorAfterDurableWrites) {
+  Allotd s({"--durability", "always"});
+  std::string writes;
+  for (int i = 0; i < 200; ++i) writes += "SET q" + std::to_string(i) + " 1\r\n";
+  std::string expect;
+  for (int i = 0; i < 200; ++i) expect += "+OK\r\n";
+  EXPECT_EQ(RawSession(s.port(), writes), expect + "+OK\r\n");
+  int fd = Connect(s.port());
+  SendAll(fd, writes + "*1\r\n$x\r\n");
+  bool closed = false;
+  std::string out = ReadAll(fd, 5000, &closed);
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(out, expect + "-ERR Protocol error: invalid bulk length\r\n");
 }
 
 TEST(ServerIntegration, ConcurrentPipelinesKeepOrder) {
