@@ -240,6 +240,10 @@ void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value
   Db& d = shards_[shard_of_key(key)]->dbs[db];
   Entry* e = d.insert(key, std::move(value), 0);
   if (expire_at_ms != 0) d.set_expire(e, expire_at_ms);
+  if (e->type() == ValueType::kInventory) {
+    // Its open holds go back into the shard's deadline index, so the timer expires them.
+    InventoryKeyAttached(*shards_[shard_of_key(key)], db, key, *e->as<InventoryValue>());
+  }
 }
 
 void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {

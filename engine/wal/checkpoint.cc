@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/keyspace/inventory.h"
 #include "engine/limits.h"
 #include "engine/util/assert.h"
 #include "engine/wal/crc32c.h"
@@ -64,9 +65,42 @@ struct Reader {
   }
 };
 
+// An inventory item whole: counters, holds (open and remembered), buyers and the request
+// ids of idempotent retries. Derived indexes (open deadlines, each user's open holds) are
+// rebuilt on load; the shard timer registration is redone by InventoryKeyAttached().
+void PutInventory(std::string& out, const Inventory& inv) {
+  for (int64_t v : {inv.total, inv.available, inv.held, inv.sold, inv.limit, inv.hold_ttl_ms}) {
+    Put<int64_t>(out, v);
+  }
+  Put<uint64_t>(out, inv.next_hold_seq);
+  Put<uint32_t>(out, static_cast<uint32_t>(inv.users.size()));
+  for (const auto& [user, u] : inv.users) {
+    PutStr(out, user);
+    Put<int64_t>(out, u.held);
+    Put<int64_t>(out, u.bought);
+  }
+  Put<uint32_t>(out, static_cast<uint32_t>(inv.holds.size()));
+  for (const auto& [id, h] : inv.holds) {
+    PutStr(out, id);
+    PutStr(out, h.user);
+    Put<int64_t>(out, h.qty);
+    Put<int64_t>(out, h.deadline_ms);
+    Put<uint64_t>(out, h.seq);
+    Put<uint8_t>(out, static_cast<uint8_t>(h.state));
+  }
+  Put<uint32_t>(out, static_cast<uint32_t>(inv.resolved_order.size()));
+  for (const std::string& id : inv.resolved_order) PutStr(out, id);
+  Put<uint32_t>(out, static_cast<uint32_t>(inv.buy_request_order.size()));
+  for (const std::string& id : inv.buy_request_order) {
+    const BuyRequest& b = inv.buy_requests.at(id);
+    PutStr(out, id);
+    PutStr(out, b.user);
+    Put<int64_t>(out, b.qty);
+  }
+}
+
 // Appends one entry; returns false for a type it cannot serialize.
 bool PutEntry(std::string& out, int db, const std::string& key, const Entry& e) {
-  if (e.type() == ValueType::kInventory) return false;
   Put<uint8_t>(out, static_cast<uint8_t>(db));
   Put<uint8_t>(out, static_cast<uint8_t>(e.type()));
   Put<int64_t>(out, e.expire_at_ms);
@@ -91,9 +125,58 @@ bool PutEntry(std::string& out, int db, const std::string& key, const Entry& e) 
       }
       break;
     case ValueType::kInventory:
-      return false;
+      PutInventory(out, *e.as<InventoryValue>());
+      break;
   }
   return true;
+}
+
+// Reads what PutInventory wrote; an empty string or what is wrong with it.
+std::string ReadInventory(Reader& r, Inventory& inv) {
+  int64_t* counters[] = {&inv.total, &inv.available, &inv.held,
+                         &inv.sold,  &inv.limit,     &inv.hold_ttl_ms};
+  for (int64_t* c : counters) *c = r.get<int64_t>();
+  inv.next_hold_seq = r.get<uint64_t>();
+  for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) {
+    std::string user(r.str());
+    InventoryUser& u = inv.users[user];
+    u.held = r.get<int64_t>();
+    u.bought = r.get<int64_t>();
+  }
+  for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) {
+    std::string id(r.str());
+    Hold h;
+    h.user = std::string(r.str());
+    h.qty = r.get<int64_t>();
+    h.deadline_ms = r.get<int64_t>();
+    h.seq = r.get<uint64_t>();
+    uint8_t state = r.get<uint8_t>();
+    if (!r.ok) break;
+    if (state > static_cast<uint8_t>(HoldState::kExpired)) return "bad hold state";
+    h.state = static_cast<HoldState>(state);
+    if (h.state == HoldState::kOpen) {
+      auto u = inv.users.find(h.user);
+      if (u == inv.users.end()) return "open hold of an unknown user";
+      u->second.open_holds.emplace(h.seq, id);
+      inv.open_deadlines.emplace(h.deadline_ms, id);
+    }
+    inv.holds.emplace(std::move(id), std::move(h));
+  }
+  for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) inv.resolved_order.emplace_back(r.str());
+  for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) {
+    std::string id(r.str());
+    BuyRequest b;
+    b.user = std::string(r.str());
+    b.qty = r.get<int64_t>();
+    inv.buy_request_order.push_back(id);
+    inv.buy_requests.emplace(std::move(id), std::move(b));
+  }
+  if (!r.ok) return "";  // the caller reports the overrun
+  if (inv.total != inv.available + inv.held + inv.sold || inv.available < 0 || inv.held < 0 ||
+      inv.sold < 0) {
+    return "inventory counters do not add up";
+  }
+  return "";
 }
 
 }  // namespace
@@ -186,6 +269,13 @@ std::string DecodeCheckpointChunk(std::string_view bytes, const CheckpointEntryF
           h.insert_or_assign(std::string(f), std::string(r.str()));
         }
         v = std::move(h);
+        break;
+      }
+      case ValueType::kInventory: {
+        auto inv = std::make_unique<Inventory>();
+        std::string err = ReadInventory(r, *inv);
+        if (!err.empty()) return err + " (key '" + std::string(key.substr(0, 64)) + "')";
+        v = std::move(inv);
         break;
       }
       default:
