@@ -147,7 +147,8 @@ void BM_InvBuy_Call(benchmark::State& state) {
   unsigned shards = static_cast<unsigned>(state.range(0));
   Engine& e = SharedEngine(shards);
   unsigned mine = static_cast<unsigned>(state.thread_index()) % shards;
-  std::string item = KeyOnShard(e, "bench:call:" + std::to_string(state.thread_index()) + ":", mine);
+  std::string item =
+      KeyOnShard(e, "bench:call:" + std::to_string(state.thread_index()) + ":", mine);
   if (e.call({"EXISTS", item}).integer() == 0) {
     e.call({"INV.CREATE", item, std::to_string(kStockUnits)});
   }

@@ -39,8 +39,7 @@ class SyncSink final : public ReplySink {
 // Owns copies of the arguments (and the session) for a call whose caller does not wait.
 class AsyncSink final : public ReplySink {
  public:
-  AsyncSink(const Session& session, std::span<const std::string_view> args,
-            Engine::Callback done)
+  AsyncSink(const Session& session, std::span<const std::string_view> args, Engine::Callback done)
       : session_(session), done_(std::move(done)) {
     owned_.reserve(args.size());
     for (std::string_view a : args) owned_.emplace_back(a);
@@ -101,8 +100,7 @@ void Engine::call_async(std::span<const std::string_view> args, Callback done) {
   call_async(session, args, std::move(done));
 }
 
-void Engine::call_async(Session& session, std::span<const std::string_view> args,
-                        Callback done) {
+void Engine::call_async(Session& session, std::span<const std::string_view> args, Callback done) {
   if (args.empty()) {
     if (done) done(Reply::Error("ERR empty command"));
     return;

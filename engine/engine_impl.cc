@@ -86,15 +86,16 @@ void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out) {
   int argc = static_cast<int>(args.size());
   int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
   int step = spec.key_step > 0 ? spec.key_step : 1;
-  for (int i = spec.first_key; i <= last && i < argc; i += step) out.push_back(static_cast<size_t>(i));
+  for (int i = spec.first_key; i <= last && i < argc; i += step)
+    out.push_back(static_cast<size_t>(i));
 }
 
 Db& CmdCtx::db(std::string_view key) { return db_of(&shard_of(key)); }
 
 ShardState& CmdCtx::shard_of(std::string_view key) {
-  // Single-shard commands were routed by these very keys: skip hashing on the hot path
-  // (debug builds still verify).
-  if (shards.size() == 1) {
+  // The key the command was routed by is on the held shard by construction: skip hashing
+  // it again on the hot path (debug builds still verify).
+  if (routed_key != nullptr && key.data() == routed_key && shards.size() == 1) {
     ALLOT_DCHECK(engine->shard_of_key(key) == shards[0]->id);
     return *shards[0];
   }
@@ -119,8 +120,8 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   }
   for (unsigned i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<ShardState>(i));
-    reactors_.push_back(std::make_unique<Reactor>(i, cfg.active_expire_interval_ms,
-                                                  [this, i] { return tick(i); }));
+    reactors_.push_back(
+        std::make_unique<Reactor>(i, cfg.active_expire_interval_ms, [this, i] { return tick(i); }));
     shards_[i]->reactor = reactors_[i].get();
   }
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
@@ -194,6 +195,10 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   ctx.now_ms = now_ms();
   ctx.shards = std::span<ShardState* const>(held, 1);
   ctx.home = &shard;
+  if (spec.keys_fn == nullptr && spec.first_key > 0 &&
+      static_cast<size_t>(spec.first_key) < args.size()) {
+    ctx.routed_key = args[static_cast<size_t>(spec.first_key)].data();
+  }
   ++shard.stats.commands;
   const int db = session.db;
   const uint64_t rng_before = shard.rng_state;

@@ -40,7 +40,7 @@ inline constexpr size_t kScanCountMax = 1 << 20;
 inline constexpr uint64_t kRandomRepeatCountMax = 1 << 20;
 
 // Inventory.
-inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;  // total, qty, restock.
+inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;           // total, qty, restock.
 inline constexpr int64_t kHoldTtlMsMax = int64_t{30} * 24 * 3600 * 1000;  // 30 days.
 inline constexpr int64_t kHoldTtlMsDefault = 5 * 60 * 1000;  // The seeds' 5-minute checkout.
 inline constexpr size_t kUserIdBytesMax = 1024;

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/commands/command.h"
+#include "engine/engine_impl.h"
 #include "engine/keyspace/slot.h"
 #include "tests/support/engine_fixture.h"
 
@@ -98,6 +100,27 @@ TEST_F(EngineApiTest, ConcurrentMultiShardCommandsDoNotDeadlock) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(Run({"DBSIZE"}), Int(16 * 500));
+}
+
+// A handler that reaches for a key its command did not declare must crash, in release
+// builds too: the key's shard is not held, so touching it would race with its owner.
+TEST_F(EngineApiTest, UndeclaredKeyOutsideTheHeldShardCrashes) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  std::string declared = "a", other = "b";
+  for (int i = 0; engine().shard_of(other) == engine().shard_of(declared); ++i) {
+    other = "b" + std::to_string(i);
+  }
+  auto& impl = engine().impl();
+  internal::ShardState* held[1] = {&impl.shard(engine().shard_of(declared))};
+  Session session;
+  internal::CmdCtx ctx;
+  ctx.engine = &impl;
+  ctx.session = &session;
+  ctx.shards = std::span<internal::ShardState* const>(held, 1);
+  ctx.home = held[0];
+  ctx.routed_key = declared.data();
+  EXPECT_EQ(&ctx.shard_of(declared), held[0]);
+  EXPECT_DEATH(ctx.shard_of(other), "key outside the command's shards");
 }
 
 }  // namespace

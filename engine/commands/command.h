@@ -30,21 +30,21 @@ class EngineImpl;
 
 // Redis's command flags, as far as the engine, the WAL and the server need them.
 enum CommandFlag : uint32_t {
-  kCmdWrite = 1u << 0,      // may modify the keyspace: logged by the WAL, refused by _RO
-  kCmdReadOnly = 1u << 1,   // reads data
-  kCmdFast = 1u << 2,       // O(1) or O(log N)
-  kCmdDenyOom = 1u << 3,    // may grow memory: refused over maxmemory
-  kCmdAdmin = 1u << 4,      // administrative (ACL @admin)
-  kCmdNoScript = 1u << 5,   // not allowed from Lua
-  kCmdLoading = 1u << 6,    // allowed while loading
-  kCmdStale = 1u << 7,      // allowed on a stale replica
-  kCmdAllShards = 1u << 8,  // keyless but touches every shard (FLUSHALL, DBSIZE, KEYS)
-  kCmdNoShard = 1u << 9,    // touches no shard data: runs on the caller's thread (PING, ECHO)
+  kCmdWrite = 1u << 0,        // may modify the keyspace: logged by the WAL, refused by _RO
+  kCmdReadOnly = 1u << 1,     // reads data
+  kCmdFast = 1u << 2,         // O(1) or O(log N)
+  kCmdDenyOom = 1u << 3,      // may grow memory: refused over maxmemory
+  kCmdAdmin = 1u << 4,        // administrative (ACL @admin)
+  kCmdNoScript = 1u << 5,     // not allowed from Lua
+  kCmdLoading = 1u << 6,      // allowed while loading
+  kCmdStale = 1u << 7,        // allowed on a stale replica
+  kCmdAllShards = 1u << 8,    // keyless but touches every shard (FLUSHALL, DBSIZE, KEYS)
+  kCmdNoShard = 1u << 9,      // touches no shard data: runs on the caller's thread (PING, ECHO)
   kCmdConnection = 1u << 10,  // connection state (SELECT, HELLO): server handles the rest
   kCmdRandom = 1u << 11,      // nondeterministic output (SPOP, RANDOMKEY)
   kCmdPubSub = 1u << 12,
   kCmdBlocking = 1u << 13,
-  kCmdInventory = 1u << 14,   // native inventory command (ACL category @inventory)
+  kCmdInventory = 1u << 14,  // native inventory command (ACL category @inventory)
 };
 
 using Args = std::span<const std::string_view>;
@@ -57,6 +57,10 @@ struct CmdCtx {
   std::span<ShardState* const> shards;
   // The shard the command runs on (its keys' shard, or the first held).
   ShardState* home = nullptr;
+  // The bytes of the key a single-shard command was routed by (its first key argument).
+  // shard_of() trusts exactly that key without hashing it again; any other key is hashed
+  // and checked, so an undeclared key still crashes instead of racing with its owner.
+  const char* routed_key = nullptr;
   // Set by a write handler whose effect, not the command, must be logged (Redis's
   // also_propagate): SPOP logs SREM of the members it took, so replay does not depend on
   // hash-table order. Empty: the WAL logs the command as called (engine/wal/record.h).

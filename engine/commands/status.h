@@ -13,18 +13,18 @@ namespace allot::internal {
 
 enum class OpStatus : uint8_t {
   kOk,
-  kWrongType,        // WRONGTYPE Operation against a key holding the wrong kind of value
-  kNotInteger,       // ERR value is not an integer or out of range
-  kNotFloat,         // ERR value is not a valid float
-  kOverflow,         // ERR increment or decrement would overflow
-  kIncrNanOrInf,     // ERR increment would produce NaN or Infinity
-  kSyntax,           // ERR syntax error
-  kNoSuchKey,        // ERR no such key
-  kIndexOutOfRange,  // ERR index out of range
-  kOutOfRange,       // ERR value is out of range
-  kNotPositive,      // ERR value is out of range, must be positive
-  kDbIndex,          // ERR DB index is out of range
-  kStringTooLong,    // ERR string exceeds maximum allowed size (proto-max-bulk-len)
+  kWrongType,            // WRONGTYPE Operation against a key holding the wrong kind of value
+  kNotInteger,           // ERR value is not an integer or out of range
+  kNotFloat,             // ERR value is not a valid float
+  kOverflow,             // ERR increment or decrement would overflow
+  kIncrNanOrInf,         // ERR increment would produce NaN or Infinity
+  kSyntax,               // ERR syntax error
+  kNoSuchKey,            // ERR no such key
+  kIndexOutOfRange,      // ERR index out of range
+  kOutOfRange,           // ERR value is out of range
+  kNotPositive,          // ERR value is out of range, must be positive
+  kDbIndex,              // ERR DB index is out of range
+  kStringTooLong,        // ERR string exceeds maximum allowed size (proto-max-bulk-len)
   kHashValueNotInteger,  // ERR hash value is not an integer
   kHashValueNotFloat,    // ERR hash value is not a float
   kInvalidCursor,        // ERR invalid cursor
@@ -32,7 +32,7 @@ enum class OpStatus : uint8_t {
   kNoSuchHold,           // ERR no such hold
   kHoldExpired,          // ERR hold expired
   kNotEnoughStock,       // ERR not enough units available (INV.WITHDRAW)
-  kIdConflict,  // ERR id already used by another request (INV.HOLD/INV.BUY ... ID)
+  kIdConflict,           // ERR id already used by another request (INV.HOLD/INV.BUY ... ID)
 };
 
 // The error reply for a non-OK status. Crashes on kOk (a programmer error).

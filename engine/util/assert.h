@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define ALLOT_CHECK(cond)                                                                 \
-  do {                                                                                    \
-    if (__builtin_expect(!(cond), 0)) {                                                   \
+#define ALLOT_CHECK(cond)                                                                    \
+  do {                                                                                       \
+    if (__builtin_expect(!(cond), 0)) {                                                      \
       std::fprintf(stderr, "allot: check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                       \
-    }                                                                                     \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)
 
 #ifdef NDEBUG
