@@ -24,11 +24,6 @@ namespace {
 // The Redis version whose behaviour allotd follows (Debian 12's redis-server).
 constexpr std::string_view kRedisVersion = "7.0.15";
 
-bool ArityOk(const CommandSpec& spec, size_t argc) {
-  if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
-  return argc >= static_cast<size_t>(-spec.arity);
-}
-
 Reply BulkText(std::string_view s) { return Reply::Bulk(s); }
 
 bool Is(std::string_view a, std::string_view b) { return EqualsIgnoreCase(a, b); }
