@@ -312,7 +312,7 @@ Reply Connection::cmd_client(Args args) {
     }
     return Reply::Ok();
   }
-  if (Is(sub, "INFO") && n == 2) return Reply::Bulk(server_.client_list(std::to_string(id_)));
+  if (Is(sub, "INFO") && n == 2) return Reply::Verbatim(server_.client_list(std::to_string(id_)));
   if (Is(sub, "LIST")) return cmd_client_list(args);
   if (Is(sub, "KILL") && n >= 3) return cmd_client_kill(args);
   if (Is(sub, "PAUSE") && (n == 3 || n == 4)) return cmd_client_pause(args);
@@ -354,7 +354,7 @@ Reply Connection::cmd_client(Args args) {
 
 Reply Connection::cmd_client_list(Args args) {
   size_t n = args.size();
-  if (n == 2) return Reply::Bulk(server_.client_list());
+  if (n == 2) return Reply::Verbatim(server_.client_list());
   if (n >= 4 && Is(args[2], "ID")) {
     std::string out;
     for (size_t i = 3; i < n; ++i) {
@@ -364,7 +364,7 @@ Reply Connection::cmd_client_list(Args args) {
       }
       out += server_.client_list(args[i]);
     }
-    return Reply::Bulk(out);
+    return Reply::Verbatim(out);
   }
   if (n == 4 && Is(args[2], "TYPE")) {
     if (Is(args[3], "normal")) return Reply::Bulk(server_.client_list());

@@ -437,6 +437,11 @@ TEST(ServerIntegration, Resp3ReplyShapes) {
                 "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"),
             std::string::npos)
       << cmd_info;
+  // INFO is a verbatim string in RESP3 (=N txt:...), a bulk string in RESP2, as Redis 7.
+  std::string info3 = RawSession(s.port(), "HELLO 3\r\nINFO server\r\n");
+  EXPECT_EQ(info3.substr(hello.size() - 5, 1), "=") << info3;
+  EXPECT_NE(info3.find("txt:# Server\r\n"), std::string::npos) << info3;
+  EXPECT_EQ(RawSession(s.port(), "INFO server\r\n").substr(0, 1), "$");
   EXPECT_EQ(RawSession(s.port(), "HELLO 4\r\n"),
             "-NOPROTO unsupported protocol version\r\n+OK\r\n");
 }

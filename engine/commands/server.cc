@@ -147,7 +147,7 @@ Reply CmdInfo(CmdCtx& ctx, Args args) {
     InfoEngineLines(ctx, s.name, out);
     if (hook != nullptr) hook(s.name, out);
   }
-  return Reply::Bulk(std::move(out));
+  return Reply::Verbatim(out);
 }
 
 // TIME: the engine's clock (ms resolution) as Redis's [seconds, microseconds].
