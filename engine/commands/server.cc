@@ -8,6 +8,7 @@
 
 #include "engine/commands/family.h"
 #include "engine/commands/server_info.h"
+#include "engine/keyspace/inventory.h"
 #include "engine/runtime/clock.h"
 
 namespace allot::internal {
@@ -52,6 +53,30 @@ Reply CmdFlushall(CmdCtx& ctx, Args args) {
   if (!FlushModeOk(args)) return ErrorReply(OpStatus::kSyntax);
   for (ShardState* s : ctx.shards) {
     for (Db& db : s->dbs) db.clear();
+  }
+  return Reply::Ok();
+}
+
+// SWAPDB index1 index2: on every shard, at one point (all shards are held). Inventory
+// items change database, so their open holds are registered again under the new one (the
+// old timer entries go stale, which the timer tolerates).
+Reply CmdSwapdb(CmdCtx& ctx, Args args) {
+  int64_t a = 0, b = 0;
+  if (!ParseInt64(args[1], &a)) return Reply::Error("ERR invalid first DB index");
+  if (!ParseInt64(args[2], &b)) return Reply::Error("ERR invalid second DB index");
+  if (a < 0 || a >= limits::kDatabaseCount || b < 0 || b >= limits::kDatabaseCount) {
+    return Reply::Error("ERR DB index is out of range");
+  }
+  if (a == b) return Reply::Ok();
+  for (ShardState* s : ctx.shards) {
+    s->dbs[a].swap_contents(s->dbs[b]);
+    for (int64_t db : {a, b}) {
+      s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {
+        if (e.type() == ValueType::kInventory) {
+          InventoryKeyAttached(*s, static_cast<int>(db), key, *e.as<InventoryValue>());
+        }
+      });
+    }
   }
   return Reply::Ok();
 }
@@ -194,6 +219,7 @@ constexpr CommandSpec kServerCommands[] = {
     {"DBSIZE", 1, kCmdReadOnly | kCmdFast | kCmdAllShards, 0, 0, 0, CmdDbsize},
     {"FLUSHDB", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushdb},
     {"FLUSHALL", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushall},
+    {"SWAPDB", 3, kCmdWrite | kCmdFast | kCmdAllShards, 0, 0, 0, CmdSwapdb},
     {"INFO", -1, kCmdAllShards | kCmdLoading | kCmdStale, 0, 0, 0, CmdInfo},
     {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
     {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
