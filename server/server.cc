@@ -288,6 +288,7 @@ Server::Server(ServerConfig cfg, std::string config_file)
 Server::~Server() {
   if (engine_) engine_->impl().shutdown();
   internal::SetServerInfoHook(nullptr);
+  internal::SetServerLogHook(nullptr);
   g_server = nullptr;
 }
 
@@ -367,6 +368,7 @@ bool Server::start() {
   start_time_ms_ = internal::RealClockMs();
   g_server = this;
   internal::SetServerInfoHook(&InfoHook);
+  internal::SetServerLogHook([](std::string_view line) { LogWarning("{}", line); });
   port_ = cfg.port;
   for (unsigned i = 0; i < n; ++i) {
     std::string err;

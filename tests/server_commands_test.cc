@@ -1,7 +1,8 @@
 // server_commands_test.cc: the engine's server family (engine/commands/server.cc) beyond
-// what engine_test covers: SWAPDB. Expected replies checked against redis-server 7.0.15.
+// what engine_test covers: SWAPDB, DEBUG. Expected replies checked against redis-server 7.0.15.
 #include <gtest/gtest.h>
 
+#include "engine/engine_impl.h"
 #include "tests/support/engine_fixture.h"
 
 namespace allot::testing {
@@ -53,6 +54,27 @@ TEST_F(ServerCommandsTest, SwapdbMovesInventoryHoldsWithTheirItem) {
   Reply after = engine().call(s7, get);
   EXPECT_EQ(*after.find("held"), Int(0));
   EXPECT_EQ(*after.find("available"), Int(10));
+}
+
+TEST_F(ServerCommandsTest, DebugSubcommands) {
+  ASSERT_EQ(Run({"SET", "k", "123"}), Ok());
+  Reply obj = Run({"DEBUG", "OBJECT", "k"});
+  ASSERT_TRUE(obj.is_status()) << obj.string();
+  EXPECT_EQ(obj.string().substr(0, 9), "Value at:");
+  EXPECT_NE(obj.string().find(" refcount:1 encoding:int"), std::string::npos) << obj.string();
+  EXPECT_EQ(Run({"DEBUG", "OBJECT", "nokey"}), Err("ERR no such key"));
+  EXPECT_EQ(Run({"DEBUG", "SLEEP", "0"}), Ok());
+  EXPECT_EQ(Run({"DEBUG", "SLEEP", "x"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"DEBUG", "LOG", "hello from the test"}), Ok());
+  EXPECT_EQ(Run({"DEBUG", "JMAP"}), Err("ERR unknown subcommand 'JMAP'. Try DEBUG HELP."));
+  EXPECT_TRUE(Run({"DEBUG", "HELP"}).is_array());
+  // SET-ACTIVE-EXPIRE switches the shards' timer sweep (the fixture's RunTimers sweeps
+  // regardless, so the switch itself is what is checked).
+  EXPECT_EQ(Run({"DEBUG", "SET-ACTIVE-EXPIRE", "1"}), Ok());
+  EXPECT_TRUE(engine().impl().active_expire_enabled());
+  EXPECT_EQ(Run({"DEBUG", "SET-ACTIVE-EXPIRE", "0"}), Ok());
+  EXPECT_FALSE(engine().impl().active_expire_enabled());
+  EXPECT_EQ(Run({"DEBUG", "SET-ACTIVE-EXPIRE", "2"}), Err("ERR syntax error"));
 }
 
 }  // namespace

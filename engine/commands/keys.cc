@@ -13,6 +13,7 @@
 
 #include "engine/commands/expire_util.h"
 #include "engine/commands/family.h"
+#include "engine/commands/object_encoding.h"
 #include "engine/keyspace/inventory.h"
 
 namespace allot::internal {
@@ -20,31 +21,10 @@ namespace allot::internal {
 // KEYS, SCAN, RANDOMKEY (keys_scan.cc); called by RegisterKeyFamily.
 void RegisterKeyScanCommands(CommandTable& t);
 
-namespace {
-
-Reply CmdDel(CmdCtx& ctx, Args args) {
-  int64_t n = 0;
-  for (size_t i = 1; i < args.size(); ++i) n += ctx.db(args[i]).erase(args[i], ctx.now_ms);
-  return Reply::Int(n);
-}
-
-// EXISTS and TOUCH: how many of the arguments exist, counting a repeated key every time.
-Reply CmdExists(CmdCtx& ctx, Args args) {
-  int64_t n = 0;
-  for (size_t i = 1; i < args.size(); ++i)
-    n += ctx.db(args[i]).find(args[i], ctx.now_ms) != nullptr;
-  return Reply::Int(n);
-}
-
-Reply CmdType(CmdCtx& ctx, Args args) {
-  Entry* e = ctx.db(args[1]).find(args[1], ctx.now_ms);
-  return Reply::Status(e == nullptr ? "none" : TypeName(e->type()));
-}
-
 // OBJECT ENCODING: the name Redis 7.0 would report for this value, from its content
 // (Allot has one representation per type; these are the encodings Redis's thresholds pick
 // for a value built from scratch, so a client switching on them sees what it expects).
-const char* RedisEncoding(const Entry& e) {
+const char* RedisEncodingName(const Entry& e) {
   switch (e.type()) {
     case ValueType::kString: {
       const std::string& s = e.as<StringValue>();
@@ -78,6 +58,27 @@ const char* RedisEncoding(const Entry& e) {
       return "native";  // not a Redis type: Allot's inventory item
   }
   return "unknown";
+}
+
+namespace {
+
+Reply CmdDel(CmdCtx& ctx, Args args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i) n += ctx.db(args[i]).erase(args[i], ctx.now_ms);
+  return Reply::Int(n);
+}
+
+// EXISTS and TOUCH: how many of the arguments exist, counting a repeated key every time.
+Reply CmdExists(CmdCtx& ctx, Args args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i)
+    n += ctx.db(args[i]).find(args[i], ctx.now_ms) != nullptr;
+  return Reply::Int(n);
+}
+
+Reply CmdType(CmdCtx& ctx, Args args) {
+  Entry* e = ctx.db(args[1]).find(args[1], ctx.now_ms);
+  return Reply::Status(e == nullptr ? "none" : TypeName(e->type()));
 }
 
 Reply CmdObject(CmdCtx& ctx, Args args) {
@@ -115,11 +116,12 @@ Reply CmdObject(CmdCtx& ctx, Args args) {
   if (args.size() != 3) return wrong_args();
   Entry* e = ctx.db(args[2]).find(args[2], ctx.now_ms);
   if (e == nullptr) return Reply::Null();
-  if (EqualsIgnoreCase(sub, "ENCODING")) return Reply::Bulk(std::string_view(RedisEncoding(*e)));
+  if (EqualsIgnoreCase(sub, "ENCODING"))
+    return Reply::Bulk(std::string_view(RedisEncodingName(*e)));
   if (EqualsIgnoreCase(sub, "REFCOUNT")) {
     // Redis shares the integers 0..9999 and reports them with OBJ_SHARED_REFCOUNT.
     int64_t v = -1;
-    if (e->type() == ValueType::kString && std::string_view(RedisEncoding(*e)) == "int" &&
+    if (e->type() == ValueType::kString && std::string_view(RedisEncodingName(*e)) == "int" &&
         ParseInt64(e->as<StringValue>(), &v) && v >= 0 && v < limits::kSharedIntegersMax) {
       return Reply::Int(std::numeric_limits<int32_t>::max());
     }
