@@ -231,7 +231,9 @@ constexpr Setting kSettings[] = {
 };
 
 // Redis parameters accepted for compatibility, with Redis 7's defaults. Allot stores and
-// reports them; they change nothing in Allot (documented in `allotd --help`).
+// reports them; they change nothing in Allot (documented in `allotd --help`), except
+// slowlog-log-slower-than, slowlog-max-len, latency-monitor-threshold and
+// enable-debug-command, which the server reads from here (Server::apply_limits).
 constexpr std::pair<std::string_view, std::string_view> kAccepted[] = {
     {"save", "3600 1 300 100 60 10000"},
     {"appendonly", "no"},
@@ -471,7 +473,8 @@ std::string HelpText() {
   }
   out +=
       "\nAccepted for compatibility with Redis configurations and tools, reported back by\n"
-      "CONFIG GET, with no effect in Allot:\n ";
+      "CONFIG GET, with no effect in Allot (except slowlog-log-slower-than, slowlog-max-len,\n"
+      "latency-monitor-threshold and enable-debug-command, which work as in Redis):\n ";
   size_t col = 1;
   for (const auto& [name, value] : kAccepted) {
     if (col + name.size() + 1 > 78) {

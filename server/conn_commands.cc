@@ -169,6 +169,12 @@ std::optional<Reply> Connection::server_command(Args args) {
     current_rejected_ = true;
     return Reply::Error("NOAUTH Authentication required.");
   }
+  if (name == "DEBUG" && !debug_allowed()) {
+    return Reply::Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+        "you can run it from a local connection, otherwise you need to set this option in the "
+        "configuration file, and then restart the server.");
+  }
   if (!(spec->flags & internal::kCmdConnection) || name == "SELECT") return std::nullopt;
   if (name == "QUIT") {
     close_after_reply();
@@ -180,6 +186,8 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (name == "CLIENT") return cmd_client(args);
   if (name == "COMMAND") return CmdCommand(args);
   if (name == "CONFIG") return cmd_config(args);
+  if (name == "SLOWLOG") return server_.slowlog().command(args);
+  if (name == "LATENCY") return server_.latency().command(args);
   if (name == "SHUTDOWN") {
     if (args.size() >= 2 && Is(args[1], "ABORT"))
       return Reply::Error("ERR No shutdown in progress.");
@@ -190,6 +198,16 @@ std::optional<Reply> Connection::server_command(Args args) {
     return Reply::Ok();
   }
   return std::nullopt;
+}
+
+// enable-debug-command: no (Redis's default), yes, or local (loopback and unix sockets).
+bool Connection::debug_allowed() const {
+  int mode = server_.limits().debug_command.load(std::memory_order_relaxed);
+  if (mode == 1) return true;
+  if (mode != 2) return false;
+  std::string_view peer = meta_.peer;
+  return peer.starts_with("127.") || peer.starts_with("[::1]") || peer.starts_with("::1") ||
+         peer.starts_with("/");
 }
 
 void Connection::authenticate(bool ok) {

@@ -302,6 +302,22 @@ void Server::apply_limits(const ServerConfig& cfg) {
   limits_.out_soft_seconds.store(normal.soft_seconds);
   limits_.requirepass_set.store(!cfg.requirepass.empty());
   limits_.timeout_seconds.store(cfg.timeout_seconds);
+  // Redis parameters Allot keeps as text (config.cc kAccepted) that the server now uses.
+  auto number = [&](const char* name, int64_t fallback) {
+    auto it = cfg.accepted.find(name);
+    int64_t v = 0;
+    return it != cfg.accepted.end() && internal::ParseInt64(it->second, &v) ? v : fallback;
+  };
+  slowlog_.configure(number("slowlog-log-slower-than", 10000),
+                     static_cast<uint64_t>(std::max<int64_t>(0, number("slowlog-max-len", 128))));
+  latency_.configure(std::max<int64_t>(0, number("latency-monitor-threshold", 0)));
+  auto debug = cfg.accepted.find("enable-debug-command");
+  int mode = 0;
+  if (debug != cfg.accepted.end()) {
+    if (internal::EqualsIgnoreCase(debug->second, "yes")) mode = 1;
+    if (internal::EqualsIgnoreCase(debug->second, "local")) mode = 2;
+  }
+  limits_.debug_command.store(mode);
 }
 
 ServerConfig Server::config() const {

@@ -303,6 +303,8 @@ constexpr CommandSpec kServerCommands[] = {
     {"QUIT", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"RESET", 1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"SHUTDOWN", -1, kConnFlags | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdServerOnly},
+    {"SLOWLOG", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
+    {"LATENCY", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
 };
 
 }  // namespace
