@@ -503,11 +503,15 @@ Reply Connection::cmd_config(Args args) {
     if (server_.config_file().empty()) {
       return Reply::Error("ERR The server is running without a config file");
     }
-    return Reply::Error("ERR Rewriting config file: allotd does not rewrite its config file");
+    std::string why = RewriteConfigFile(server_.config_file(), server_.config());
+    if (!why.empty()) return Reply::Error("ERR Rewriting config file: " + why);
+    LogNotice("CONFIG REWRITE executed with success.");
+    return Reply::Ok();
   }
   if (Is(sub, "HELP")) {
-    return Reply::Array({Reply::Status("CONFIG <subcommand> [<arg> ...]. Subcommands are:"),
-                         Reply::Status("GET <pattern> | SET <name> <value> ... | RESETSTAT")});
+    return Reply::Array(
+        {Reply::Status("CONFIG <subcommand> [<arg> ...]. Subcommands are:"),
+         Reply::Status("GET <pattern> | SET <name> <value> ... | RESETSTAT | REWRITE")});
   }
   return UnknownSubcommand(sub, "CONFIG");
 }
