@@ -60,7 +60,7 @@ uint64_t Histogram::percentile(double percentile) const {
   if (count_ == 0) return 0;
   percentile = std::clamp(percentile, 0.0, 100.0);
   // The rank of the value asked for, 1-based: at least the first value.
-  auto rank = static_cast<uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(count_)));
+  auto rank = static_cast<uint64_t>(std::ceil(percentile * static_cast<double>(count_) / 100.0));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
