@@ -64,7 +64,8 @@ TEST_F(RushAllotd, Seed5000HoldsCompressed) {
   o.time_scale = 600;  // 0.5 s holds
   Report r = Run(o);
   EXPECT_TRUE(r.passed()) << FormatText(r);
-  EXPECT_EQ(r.tally.holds_opened, 500);
+  // At least every unit was held once; expired holds go back on sale to later users.
+  EXPECT_GE(r.tally.holds_opened, 500);
   EXPECT_GT(r.tally.holds_abandoned, 0);
   EXPECT_EQ(r.server.held, 0);
   EXPECT_EQ(r.server.sold, r.tally.holds_confirmed);

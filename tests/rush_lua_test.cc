@@ -126,12 +126,14 @@ TEST_F(RushLua, HoldScriptsExpireAndConfirm) {
   o.time_scale = 600;  // holds of 0.5 s; payments from 17 ms to 0.65 s, some too late
   Report r = Run(o);
   EXPECT_TRUE(r.passed()) << FormatText(r);
-  EXPECT_EQ(r.tally.holds_opened, 300);
+  // At least every unit was held once; expired holds go back on sale to later users.
+  EXPECT_GE(r.tally.holds_opened, 300);
   EXPECT_GT(r.tally.holds_confirmed, 0);
   EXPECT_GT(r.tally.holds_abandoned, 0);
   EXPECT_TRUE(r.waited_for_expiry);
   EXPECT_EQ(r.server.held, 0);
-  EXPECT_EQ(r.server.expired, 300 - r.tally.holds_confirmed);
+  EXPECT_EQ(r.server.expired, r.tally.holds_opened - r.tally.holds_confirmed);
+  EXPECT_EQ(r.server.available, 300 - r.tally.holds_confirmed);
 }
 
 }  // namespace
