@@ -3,21 +3,26 @@
 # scripts, and allotd with its native INV.* commands (and with the same Lua scripts when
 # it has scripting), all started here on loopback ports, driven by build/tools/allot-rush.
 #
-#   bench/rush_compare.sh [--threads N] [--connections N] [--presets "seed-200 seed-5000 ..."]
+#   bench/rush_compare.sh [--threads N] [--connections N] [--presets "seed-200 seed-5000@0 ..."]
 #                         [--allotd PATH] [--rush PATH] [-- extra allot-rush flags]
+#
+# A preset as `name@W` runs it with --window-s W: the presets' own windows make arrivals,
+# not the server, set the pace (seed-quota: 9,300 orders/s), so `@0` (everyone at once,
+# as fast as the server answers) is the throughput comparison.
 #
 # Servers: redis-server memory-only (--appendonly no); allotd twice, memory-only
 # (--durability none) and with durable acknowledgements (--durability always: a reply
 # leaves only after its WAL commit). Lua rows on allotd run only if SCRIPT LOAD works there
 # (otherwise a note is printed). Each row is one allot-rush run (--json); the table shows
 # throughput over the rush, latency (send to reply), oversold, duplicate buyers, whether
-# every check passed, the generator's own CPU (% of one core over the rush), the server's
+# every check passed, the users' wait (arrival to first answer, ms, incl. queueing for a
+# pooled connection), the generator's own CPU (% of one core over the rush), the server's
 # CPU seconds during the run, and allotd/redis ratios against the redis row of the preset.
 set -euo pipefail
 
 threads=2
 connections=1000
-presets="seed-200 seed-5000 seed-quota"
+presets="seed-200 seed-5000 seed-quota seed-200@0 seed-5000@0 seed-quota@0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 allotd="$root/build/server/allotd"
 rush="$root/build/tools/allot-rush"
@@ -81,11 +86,12 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 results="$tmp/results"
 : >"$results"
 run() {
-  local label=$1 port=$2 pid=$3 preset=$4 mode=$5 before after json rc
+  local label=$1 port=$2 pid=$3 preset=$4 mode=$5 before after json rc window=()
+  [[ "$preset" == *@* ]] && window=(--window-s "${preset#*@}")
   before=$(cpu_ticks "$pid")
   set +e
-  json=$("$rush" --port "$port" --preset "$preset" --mode "$mode" --connections "$connections" \
-    --json --quiet "${extra[@]}" 2>"$tmp/rush.err")
+  json=$("$rush" --port "$port" --preset "${preset%@*}" --mode "$mode" \
+    --connections "$connections" "${window[@]}" --json --quiet "${extra[@]}" 2>"$tmp/rush.err")
   rc=$?
   set -e
   after=$(cpu_ticks "$pid")
@@ -100,7 +106,7 @@ run() {
 
 for preset in $presets; do
   case "$preset" in
-    seed-5000) lua_mode=lua-hold; native_mode=hold ;;
+    seed-5000*) lua_mode=lua-hold; native_mode=hold ;;
     *) lua_mode=lua; native_mode=buy ;;
   esac
   run redis "$redis_port" "$redis_pid" "$preset" "$lua_mode"
@@ -118,9 +124,9 @@ rows = []
 for line in open(sys.argv[1]):
     label, preset, mode, server_cpu, js = line.rstrip("\n").split("\t", 4)
     rows.append((label, preset, mode, float(server_cpu), json.loads(js)))
-hdr = ("preset", "server", "mode", "rps", "p50", "p99", "p99.9", "max", "oversold", "dups",
-       "checks", "gen cpu%", "srv cpu s", "rps x", "p99 x")
-fmt = "%-10s %-13s %-8s %8s %7s %7s %7s %7s %8s %4s %6s %8s %9s %6s %6s"
+hdr = ("preset", "server", "mode", "rps", "p50", "p99", "p99.9", "max", "wait p99", "oversold",
+       "dups", "checks", "gen cpu%", "srv cpu s", "rps x", "p99 x")
+fmt = "%-12s %-13s %-8s %8s %7s %7s %7s %7s %8s %8s %4s %6s %8s %9s %6s %6s"
 print(fmt % hdr)
 base = {}
 for label, preset, mode, cpu, j in rows:
@@ -132,7 +138,7 @@ for label, preset, mode, cpu, j in rows:
     rx = "%.2f" % (j["throughput_rps"] / b["throughput_rps"]) if b and label != "redis" and b["throughput_rps"] else "-"
     px = "%.2f" % (lat["p99"] / b["latency_ms"]["p99"]) if b and label != "redis" and b["latency_ms"]["p99"] else "-"
     print(fmt % (preset, label, mode, "%.0f" % j["throughput_rps"], "%.2f" % lat["p50"],
-                 "%.2f" % lat["p99"], "%.2f" % lat["p999"], "%.2f" % lat["max"], j["oversold"],
+                 "%.2f" % lat["p99"], "%.2f" % lat["p999"], "%.2f" % lat["max"], "%.0f" % j["user_wait_ms"]["p99"], j["oversold"],
                  j["duplicate_buyers"], "pass" if j["passed"] else "FAIL",
                  "%.0f" % j["generator"]["cpu_pct"], "%.2f" % cpu, rx, px))
 PY
