@@ -95,6 +95,7 @@ class Rush {
   bool run(std::string* err);
 
  private:
+  void loop();
   void plan();
   bool open_pool(std::string* err);
   void open_conn(size_t ci);
@@ -692,16 +693,8 @@ void Rush::summarize_users() {
       t_.holds_opened - t_.holds_confirmed - t_.holds_expired_at_confirm - t_.holds_abandoned;
 }
 
-bool Rush::run(std::string* err) {
-  tty_ = progress_ != nullptr && isatty(fileno(progress_));
-  SyncClient admin;
-  if (!admin.connect(o_, err)) return false;
-  if (!SetupSale(admin, o_, keys_, &sha_, err)) return false;
-  plan();
-  if (!open_pool(err)) return false;
-
-  rusage ru0;
-  getrusage(RUSAGE_SELF, &ru0);
+// The sale: arrivals, payments, replies and timeouts until every user is done.
+void Rush::loop() {
   t0_ = NowNs();
   cap_ns_ = static_cast<int64_t>(o_.duration_s * 1e9);
   next_scan_ = t0_ + kTimeoutScanNs;
@@ -743,6 +736,19 @@ bool Rush::run(std::string* err) {
       next_progress_ = now + (tty_ ? 250'000'000 : 1'000'000'000);
     }
   }
+}
+
+bool Rush::run(std::string* err) {
+  tty_ = progress_ != nullptr && isatty(fileno(progress_));
+  SyncClient admin;
+  if (!admin.connect(o_, err)) return false;
+  if (!SetupSale(admin, o_, keys_, &sha_, err)) return false;
+  plan();
+  if (!open_pool(err)) return false;
+
+  rusage ru0;
+  getrusage(RUSAGE_SELF, &ru0);
+  loop();
   r_.wall_s = (NowNs() - t0_) / 1e9;
   r_.rush_s = rush_end_ns_ > t0_ ? (rush_end_ns_ - t0_) / 1e9 : r_.wall_s;
   rusage ru1;
