@@ -16,8 +16,9 @@
 # (otherwise a note is printed). Each row is one allot-rush run (--json); the table shows
 # throughput over the rush, latency (send to reply), oversold, duplicate buyers, whether
 # every check passed, the users' wait (arrival to first answer, ms, incl. queueing for a
-# pooled connection), the generator's own CPU (% of one core over the rush), the server's
-# CPU seconds during the run, and allotd/redis ratios against the redis row of the preset.
+# pooled connection), the generator's own CPU per request (user + sys, microseconds), the
+# server's CPU seconds during the run, and allotd/redis ratios against the redis row of the
+# preset.
 set -euo pipefail
 
 threads=2
@@ -125,8 +126,8 @@ for line in open(sys.argv[1]):
     label, preset, mode, server_cpu, js = line.rstrip("\n").split("\t", 4)
     rows.append((label, preset, mode, float(server_cpu), json.loads(js)))
 hdr = ("preset", "server", "mode", "rps", "p50", "p99", "p99.9", "max", "wait p99", "oversold",
-       "dups", "checks", "gen cpu%", "srv cpu s", "rps x", "p99 x")
-fmt = "%-12s %-13s %-8s %8s %7s %7s %7s %7s %8s %8s %4s %6s %8s %9s %6s %6s"
+       "dups", "checks", "gen us/req", "srv cpu s", "rps x", "p99 x")
+fmt = "%-12s %-13s %-8s %8s %7s %7s %7s %7s %8s %8s %4s %6s %10s %9s %6s %6s"
 print(fmt % hdr)
 base = {}
 for label, preset, mode, cpu, j in rows:
@@ -140,5 +141,5 @@ for label, preset, mode, cpu, j in rows:
     print(fmt % (preset, label, mode, "%.0f" % j["throughput_rps"], "%.2f" % lat["p50"],
                  "%.2f" % lat["p99"], "%.2f" % lat["p999"], "%.2f" % lat["max"], "%.0f" % j["user_wait_ms"]["p99"], j["oversold"],
                  j["duplicate_buyers"], "pass" if j["passed"] else "FAIL",
-                 "%.0f" % j["generator"]["cpu_pct"], "%.2f" % cpu, rx, px))
+                 "%.1f" % j["generator"]["cpu_us_per_request"], "%.2f" % cpu, rx, px))
 PY

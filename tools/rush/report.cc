@@ -149,6 +149,10 @@ double CpuPct(const Report& r) {
   return r.wall_s > 0 ? 100.0 * (r.cpu_user_s + r.cpu_sys_s) / r.wall_s : 0;
 }
 
+double CpuUsPerRequest(const Report& r) {
+  return r.tally.replies ? (r.cpu_user_s + r.cpu_sys_s) * 1e6 / r.tally.replies : 0;
+}
+
 }  // namespace
 
 std::string FormatText(const Report& r) {
@@ -194,8 +198,10 @@ std::string FormatText(const Report& r) {
                 static_cast<unsigned long long>(t.users_lost_hold),
                 static_cast<unsigned long long>(t.users_failed));
   s += b;
-  std::snprintf(b, sizeof b, "generator cpu: user %.3f s, sys %.3f s (%.0f%% of one core)\n",
-                r.cpu_user_s, r.cpu_sys_s, CpuPct(r));
+  std::snprintf(
+      b, sizeof b,
+      "generator cpu: user %.3f s, sys %.3f s (%.0f%% of one core, %.1f us per request)\n",
+      r.cpu_user_s, r.cpu_sys_s, CpuPct(r), CpuUsPerRequest(r));
   s += b;
   for (const auto& [text, n] : t.error_texts) {
     s += "  error x" + std::to_string(n) + ": " + text + "\n";
@@ -215,7 +221,7 @@ std::string FormatJson(const Report& r) {
   const ServerState& sv = r.server;
   auto u = [](uint64_t v) { return std::to_string(v); };
   auto i = [](int64_t v) { return std::to_string(v); };
-  char num[64];
+  char num[160];
   std::string s = "{";
   s += "\"preset\": \"" + Escape(o.preset) + "\", \"mode\": \"" + ModeName(o.mode) + "\"";
   s += ", \"host\": \"" + Escape(o.host) + "\", \"port\": " + i(o.port);
@@ -257,8 +263,9 @@ std::string FormatJson(const Report& r) {
        ", \"available\": " + i(sv.available) + ", \"held\": " + i(sv.held) +
        ", \"sold\": " + i(sv.sold) + ", \"buyers\": " + i(sv.buyers) +
        ", \"expired\": " + i(sv.expired) + "}";
-  std::snprintf(num, sizeof num, "%.3f, \"cpu_sys_s\": %.3f, \"cpu_pct\": %.1f", r.cpu_user_s,
-                r.cpu_sys_s, CpuPct(r));
+  std::snprintf(num, sizeof num,
+                "%.3f, \"cpu_sys_s\": %.3f, \"cpu_pct\": %.1f, \"cpu_us_per_request\": %.2f",
+                r.cpu_user_s, r.cpu_sys_s, CpuPct(r), CpuUsPerRequest(r));
   s += std::string(", \"generator\": {\"cpu_user_s\": ") + num + "}";
   s += ", \"checks\": [";
   for (size_t k = 0; k < r.checks.size(); ++k) {
