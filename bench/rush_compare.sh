@@ -129,6 +129,12 @@ hdr = ("preset", "server", "mode", "rps", "p50", "p99", "p99.9", "max", "wait p9
        "dups", "checks", "gen us/req", "srv cpu s", "rps x", "p99 x")
 fmt = "%-12s %-13s %-8s %8s %7s %7s %7s %7s %8s %8s %4s %6s %10s %9s %6s %6s"
 print(fmt % hdr)
+def ratio(a, b):
+    if not b:
+        return "-"
+    x = a / b
+    return "%.2f" % x if x >= 0.1 else "%.3f" % x
+
 base = {}
 for label, preset, mode, cpu, j in rows:
     if label == "redis":
@@ -136,8 +142,8 @@ for label, preset, mode, cpu, j in rows:
 for label, preset, mode, cpu, j in rows:
     lat = j["latency_ms"]
     b = base.get(preset)
-    rx = "%.2f" % (j["throughput_rps"] / b["throughput_rps"]) if b and label != "redis" and b["throughput_rps"] else "-"
-    px = "%.2f" % (lat["p99"] / b["latency_ms"]["p99"]) if b and label != "redis" and b["latency_ms"]["p99"] else "-"
+    rx = ratio(j["throughput_rps"], b["throughput_rps"]) if b and label != "redis" else "-"
+    px = ratio(lat["p99"], b["latency_ms"]["p99"]) if b and label != "redis" else "-"
     print(fmt % (preset, label, mode, "%.0f" % j["throughput_rps"], "%.2f" % lat["p50"],
                  "%.2f" % lat["p99"], "%.2f" % lat["p999"], "%.2f" % lat["max"], "%.0f" % j["user_wait_ms"]["p99"], j["oversold"],
                  j["duplicate_buyers"], "pass" if j["passed"] else "FAIL",
