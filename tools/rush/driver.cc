@@ -286,7 +286,14 @@ void Rush::dispatch(Req req) {
     }
     return;
   }
-  ready_.push_back(std::move(req));
+  // A confirm goes ahead of queued clicks: the user already holds the unit, and a
+  // checkout rarely waits behind the buy button's queue (it is its own service in most
+  // designs). Otherwise an overloaded pool lets every hold expire in the queue.
+  if (req.op == kOpConfirm) {
+    ready_.push_front(std::move(req));
+  } else {
+    ready_.push_back(std::move(req));
+  }
 }
 
 // Gives a connection with room the queued requests, or parks it as idle.
