@@ -55,6 +55,10 @@ TEST_F(RushAllotd, Seed200Buy) {
   EXPECT_EQ(r.server.buyers, 200);
   EXPECT_EQ(r.tally.users_served, 200u);
   EXPECT_GT(r.tally.users_limited + r.tally.users_sold_out, 0u);
+  // Every buyer and double clicker was looked up with INV.USER.
+  EXPECT_GE(r.per_user.checked, 200);
+  EXPECT_EQ(r.per_user.mismatched, 0);
+  EXPECT_EQ(r.per_user.over_limit, 0);
 }
 
 TEST_F(RushAllotd, Seed5000HoldsCompressed) {

@@ -66,6 +66,8 @@ TEST_F(RushLua, SeedTicketsScriptPasses) {
   EXPECT_EQ(r.server.buyers, 200);
   EXPECT_EQ(r.tally.users_served, 200u);
   EXPECT_EQ(r.tally.replies, r.tally.requests_sent);
+  EXPECT_EQ(r.per_user.checked, 200);
+  EXPECT_EQ(r.per_user.mismatched, 0);
 }
 
 TEST_F(RushLua, OffByOneScriptOversellsAndIsCaught) {
@@ -104,6 +106,8 @@ return 1
   EXPECT_EQ(r.duplicate_buyers, 500);
   EXPECT_EQ(r.tally.duplicate_buyers_seen, 500u);
   EXPECT_EQ(r.server.sold - r.server.buyers, 500);
+  // Each user is once in the set but was told 2 units.
+  EXPECT_EQ(r.per_user.mismatched, 500);
 }
 
 TEST_F(RushLua, QuotaScriptPasses) {

@@ -151,6 +151,26 @@ TEST(RushVerify, QuotaHasNoBuyerCount) {
   EXPECT_EQ(r.oversold, 4);
 }
 
+TEST(RushVerify, PerUserCheck) {
+  Report r = CleanBuyRun();
+  r.per_user.checked = 1200;
+  Verify(r);
+  EXPECT_EQ(Find(r, "per_user")->detail, "1200 users compared with the server, 0 differ");
+  EXPECT_TRUE(r.passed());
+  r.per_user.over_limit = 2;  // the server says two users hold or bought 2 with limit 1
+  Verify(r);
+  EXPECT_EQ(r.duplicate_buyers, 2);
+  EXPECT_FALSE(Find(r, "per_user")->ok);
+  EXPECT_FALSE(Find(r, "duplicate_buyers")->ok);
+  r.per_user.over_limit = 0;
+  r.per_user.mismatched = 1;
+  r.per_user.example = "u17: server 1, told 0";
+  Verify(r);
+  EXPECT_EQ(Find(r, "per_user")->detail,
+            "1200 users compared with the server, 1 differ (u17: server 1, told 0)");
+  EXPECT_FALSE(r.passed());
+}
+
 TEST(RushVerify, ErrorRepliesFail) {
   Report r = CleanBuyRun();
   r.tally.errors = 1;

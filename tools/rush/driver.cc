@@ -58,6 +58,7 @@ struct UserState {
   bool limited = false;
   bool failed = false;             // an error reply or no answer
   bool lost_hold = false;          // hold expired before the confirm, or abandoned
+  bool uncertain = false;          // a request timed out: its outcome is unknown
   int32_t acquired = 0;            // units the user was told it bought or holds (peak)
   int32_t units_sold = 0;          // bought or confirmed
   std::vector<std::string> holds;  // hold ids the user was given
@@ -120,6 +121,8 @@ class Rush {
   void show_progress(int64_t now, bool last);
   void wait_for_expiry();
   void summarize_users();
+  void check_users(SyncClient& admin);
+  void compare_user(uint32_t user, int64_t server_units, int64_t server_held);
   int64_t epoll_timeout_ns(int64_t now) const;
   bool finished(int64_t now) const;
   void abort_remaining();
@@ -250,6 +253,7 @@ void Rush::drop_conn(size_t ci, bool timed_out) {
   ++t_.reconnects;
   for (auto& req : lost) {
     if (timed_out) ++t_.timeouts;
+    users_[req.user].uncertain = true;
     // The buy script has no request id: a retry may buy a second time.
     if (o_.mode == Mode::kLua && req.op == kOpBuy) t_.units_unknown += plan_[req.user].qty;
     if (req.attempt < o_.retries && !cap_hit_) {
@@ -745,6 +749,68 @@ void Rush::loop() {
   }
 }
 
+void Rush::compare_user(uint32_t user, int64_t server_units, int64_t server_held) {
+  PerUserCheck& p = r_.per_user;
+  const UserState& u = users_[user];
+  ++p.checked;
+  if (o_.limit > 0 && server_units + server_held > o_.limit) ++p.over_limit;
+  // A user with a timed-out request may have bought without being told.
+  if (!u.uncertain && server_units != u.units_sold) {
+    ++p.mismatched;
+    if (p.example.empty()) {
+      p.example = "u" + std::to_string(user) + ": server " + std::to_string(server_units) +
+                  ", told " + std::to_string(u.units_sold);
+    }
+  }
+}
+
+// Looks up, on the server, every user who was told they got something or who clicked
+// twice (native: INV.USER, pipelined; lua: the buyers set, once). Quota runs have no
+// per-user state on the server and are skipped.
+void Rush::check_users(SyncClient& admin) {
+  if (o_.limit == 0 || !r_.server.read) return;
+  std::vector<uint32_t> who;
+  for (uint32_t i = 0; i < users_.size(); ++i) {
+    if (users_[i].acquired > 0 || plan_[i].duplicate) who.push_back(i);
+  }
+  r_.per_user.checked = 0;
+  if (o_.lua()) {
+    std::vector<std::string> members;
+    std::string err;
+    if (!ReadBuyers(admin, keys_, &members, &err)) {
+      r_.notes.push_back("per-user check skipped: " + err);
+      r_.per_user.checked = -1;
+      return;
+    }
+    std::vector<char> in_set(users_.size(), 0);
+    for (const auto& m : members) {
+      uint64_t n = m.size() > 1 ? std::strtoull(m.c_str() + 1, nullptr, 10) : users_.size();
+      if (n < users_.size()) in_set[n] = 1;
+    }
+    for (uint32_t i = 0; i < users_.size(); ++i) {
+      if (in_set[i] || users_[i].units_sold > 0) compare_user(i, in_set[i], 0);
+    }
+    return;
+  }
+  constexpr size_t kBatch = 1000;
+  for (size_t at = 0; at < who.size(); at += kBatch) {
+    std::vector<std::vector<std::string>> cmds;
+    for (size_t k = at; k < std::min(who.size(), at + kBatch); ++k) {
+      cmds.push_back({"INV.USER", keys_.inv, "u" + std::to_string(who[k])});
+    }
+    std::vector<RespValue> replies = admin.call_many(cmds);
+    for (size_t k = 0; k < replies.size(); ++k) {
+      int64_t held = 0, bought = 0;
+      const auto& e = replies[k].elements;
+      for (size_t f = 0; f + 1 < e.size(); f += 2) {
+        if (e[f].str == "held") held = e[f + 1].integer;
+        if (e[f].str == "bought") bought = e[f + 1].integer;
+      }
+      compare_user(who[at + k], bought, held);
+    }
+  }
+}
+
 bool Rush::run(std::string* err) {
   tty_ = progress_ != nullptr && isatty(fileno(progress_));
   SyncClient admin;
@@ -773,6 +839,7 @@ bool Rush::run(std::string* err) {
   if (!ReadServerState(admin, o_, keys_, sha_, WallMs(), &r_.server, &read_err)) {
     r_.notes.push_back("reading the server's counters failed: " + read_err);
   }
+  check_users(admin);
   if (!o_.keep_keys) DeleteKeys(admin, keys_);
   return true;
 }

@@ -96,7 +96,17 @@ void Verify(Report& r) {
   } else if (r.options.limit > 0) {
     dup_detail += "; the server's counters cannot tell for this limit";
   }
+  if (r.per_user.over_limit > 0) {
+    r.duplicate_buyers = std::max(r.duplicate_buyers, r.per_user.over_limit);
+    dup_detail += "; users above the limit on the server: " + Num(r.per_user.over_limit);
+  }
   Add(r, "duplicate_buyers", r.duplicate_buyers == 0, dup_detail);
+  if (r.per_user.checked >= 0) {
+    const PerUserCheck& p = r.per_user;
+    Add(r, "per_user", p.over_limit == 0 && p.mismatched == 0,
+        Num(p.checked) + " users compared with the server, " + Num(p.mismatched) + " differ" +
+            (p.example.empty() ? "" : " (" + p.example + ")"));
+  }
   CheckCounters(r);
   Add(r, "no_error_replies", t.errors == 0, Num(static_cast<int64_t>(t.errors)) + " error replies");
 }

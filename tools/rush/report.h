@@ -59,6 +59,15 @@ struct ServerState {
   int64_t expired = -1;  // holds expired (lua-hold keeps a counter); -1 unknown
 };
 
+// The per-user cross-check: every user the clients saw get a unit (or double-click),
+// looked up on the server (INV.USER, or the buyers set of the lua modes).
+struct PerUserCheck {
+  int64_t checked = -1;    // users compared; -1 = not done (quota: no per-user state)
+  int64_t over_limit = 0;  // server: held + bought above the limit
+  int64_t mismatched = 0;  // server's units for the user differ from what it was told
+  std::string example;     // the first mismatch, for the report
+};
+
 struct Check {
   std::string name;
   bool ok = true;
@@ -69,6 +78,7 @@ struct Report {
   Options options;
   Tally tally;
   ServerState server;
+  PerUserCheck per_user;
   Histogram all;            // every request: send to reply, nanoseconds
   Histogram ops[kOpCount];  // per operation
   Histogram user_wait;      // arrival to the first answer of the user's first step

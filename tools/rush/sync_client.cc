@@ -62,8 +62,13 @@ bool SyncClient::connect(const Options& o, std::string* err) {
 }
 
 RespValue SyncClient::call(const std::vector<std::string>& args) {
+  return call_many({args}).front();
+}
+
+std::vector<RespValue> SyncClient::call_many(const std::vector<std::vector<std::string>>& cmds) {
   std::string out;
-  AppendCommand(out, args);
+  for (const auto& args : cmds) AppendCommand(out, args);
+  std::vector<RespValue> replies;
   RespValue fail;
   fail.type = RespValue::Type::kError;
   size_t off = 0;
@@ -71,29 +76,34 @@ RespValue SyncClient::call(const std::vector<std::string>& args) {
     ssize_t n = send(fd_, out.data() + off, out.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
       fail.str = std::string("transport: send: ") + std::strerror(errno);
-      return fail;
+      return std::vector<RespValue>(cmds.size(), fail);
     }
     off += static_cast<size_t>(n);
   }
   char buf[65536];
-  while (true) {
-    if (auto v = reader_.next()) return *v;
+  while (replies.size() < cmds.size()) {
+    if (auto v = reader_.next()) {
+      replies.push_back(std::move(*v));
+      continue;
+    }
     if (reader_.failed()) {
       fail.str = "transport: protocol error in the reply";
-      return fail;
+      break;
     }
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, 10000) <= 0) {
       fail.str = "transport: no reply within 10 s";
-      return fail;
+      break;
     }
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) {
       fail.str = "transport: connection closed";
-      return fail;
+      break;
     }
     reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
   }
+  replies.resize(cmds.size(), fail);
+  return replies;
 }
 
 Keys::Keys(const std::string& base) {
@@ -109,6 +119,17 @@ std::vector<std::string> Keys::all() const {
   std::vector<std::string> v = {inv};
   v.insert(v.end(), hold_keys.begin(), hold_keys.end());
   return v;
+}
+
+bool ReadBuyers(SyncClient& c, const Keys& k, std::vector<std::string>* members, std::string* err) {
+  RespValue r = c.call({"SMEMBERS", k.buyers});
+  if (!r.is_array()) {
+    *err = "SMEMBERS " + k.buyers + ": " + r.describe();
+    return false;
+  }
+  members->clear();
+  for (auto& e : r.elements) members->push_back(std::move(e.str));
+  return true;
 }
 
 void DeleteKeys(SyncClient& c, const Keys& k) {

@@ -26,6 +26,8 @@ class SyncClient {
   // Sends one command and waits for its reply (timeout 10 s). A transport failure
   // returns an error value whose text starts with "transport:".
   RespValue call(const std::vector<std::string>& args);
+  // Pipelines the commands; one reply each, in order (transport failures as in call()).
+  std::vector<RespValue> call_many(const std::vector<std::vector<std::string>>& cmds);
 
  private:
   int fd_ = -1;
@@ -57,5 +59,7 @@ bool SetupSale(SyncClient& c, const Options& o, const Keys& k, Scripts* s, std::
 bool ReadServerState(SyncClient& c, const Options& o, const Keys& k, const Scripts& s,
                      int64_t now_ms, ServerState* state, std::string* err);
 void DeleteKeys(SyncClient& c, const Keys& k);
+// The lua modes' buyers set (SMEMBERS); false with *err on failure.
+bool ReadBuyers(SyncClient& c, const Keys& k, std::vector<std::string>* members, std::string* err);
 
 }  // namespace allot::rush
