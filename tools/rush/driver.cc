@@ -156,7 +156,9 @@ class Rush {
   uint64_t last_progress_replies_ = 0;
   int64_t last_progress_ns_ = 0;
   bool cap_hit_ = false;
-  int64_t rush_end_ns_ = 0;  // the last answer to a user's click
+  int64_t rush_end_ns_ = 0;        // the last answer to a user's click
+  int64_t last_connected_ns_ = 0;  // the last scan that found a connection up
+  bool server_gone_ = false;
 };
 
 Rush::~Rush() {
@@ -594,6 +596,17 @@ void Rush::check_timeouts(int64_t now) {
     bool late = !c.inflight.empty() && now - c.inflight.front().sent_ns > timeout_ns;
     bool stuck = c.connecting && now - c.opened_ns > timeout_ns;
     if (late || stuck) drop_conn(ci, late);
+    if (c.fd >= 0 && !c.connecting) last_connected_ns_ = now;
+  }
+  // The server is gone (no connection up for three timeouts, at least 2 s): stop the
+  // sale here instead of queueing users until --duration-s.
+  if (!cap_hit_ && now - last_connected_ns_ > std::max<int64_t>(3 * timeout_ns, 2'000'000'000)) {
+    cap_hit_ = true;
+    server_gone_ = true;
+    r_.notes.push_back("no connection to the server for " +
+                       std::to_string((now - last_connected_ns_) / 1'000'000) +
+                       " ms: the run was stopped");
+    abort_remaining();
   }
 }
 
@@ -664,6 +677,7 @@ void Rush::show_progress(int64_t now, bool last) {
 }
 
 void Rush::wait_for_expiry() {
+  if (server_gone_) return;
   if (!o_.hold_flow() || last_deadline_ms_ == 0) {
     r_.waited_for_expiry = o_.hold_flow();
     return;
@@ -711,6 +725,7 @@ void Rush::loop() {
   next_scan_ = t0_ + kTimeoutScanNs;
   next_progress_ = t0_ + (tty_ ? 250'000'000 : 1'000'000'000);
   last_progress_ns_ = t0_;
+  last_connected_ns_ = t0_;
   for (size_t ci = 0; ci < conns_.size(); ++ci) fill(ci);
   epoll_event evs[kEpollBatch];
   int64_t now = t0_;
