@@ -116,15 +116,19 @@ TEST_F(RushAllotd, BinaryExitStatusAndJson) {
 TEST_F(RushAllotd, LuaModeNeedsScripting) {
   // allotd has no EVAL yet: lua mode must stop at SCRIPT LOAD with the server's answer,
   // not run a rush of errors. (When scripting lands, this run passes instead.)
-  Options o = Small("seed-200");
-  o.mode = Mode::kLua;
-  o.users = 1000;
-  Report r;
-  std::string err;
-  if (RunRush(o, &r, &err, nullptr)) {
-    EXPECT_TRUE(r.passed()) << FormatText(r);
-  } else {
-    EXPECT_NE(err.find("SCRIPT LOAD failed"), std::string::npos) << err;
+  for (Mode mode : {Mode::kLua, Mode::kLuaHold}) {
+    Options o = Small(mode == Mode::kLua ? "seed-200" : "seed-5000");
+    o.mode = mode;
+    o.users = 1000;
+    o.items = 100;
+    o.time_scale = 300;
+    Report r;
+    std::string err;
+    if (RunRush(o, &r, &err, nullptr)) {
+      EXPECT_TRUE(r.passed()) << FormatText(r);
+    } else {
+      EXPECT_NE(err.find("SCRIPT LOAD failed"), std::string::npos) << err;
+    }
   }
 }
 
