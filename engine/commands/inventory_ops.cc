@@ -186,7 +186,10 @@ int64_t ExpireDueHolds(ShardState& shard, int64_t now_ms, size_t max) {
     }
     ItemRef item{shard, db, key, inv};
     // Every entry taken costs budget, so stale entries cannot make one sweep long.
-    budget -= std::max<size_t>(1, ExpireItemHolds(item, now_ms, budget));
+    size_t expired = ExpireItemHolds(item, now_ms, budget);
+    // Returned stock changes the item: a WATCH on it must see that (txn/watch.h).
+    if (expired > 0 && !shard.watches.empty()) shard.watches.touch(db, key, shard.dbs[db]);
+    budget -= std::max<size_t>(1, expired);
     SyncItemTimer(item);
   }
   if (due.empty()) return -1;
