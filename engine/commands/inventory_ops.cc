@@ -137,6 +137,10 @@ size_t ExpireItemHolds(ItemRef item, int64_t now_ms, size_t max) {
     ++n;
   }
   item.shard.stats.expired_holds += n;
+  // Expired holds (by the shard timer or lazily) change the item: WATCH sees that.
+  if (n > 0 && !item.shard.watches.empty()) {
+    item.shard.watches.touch(item.db, item.key, item.shard.dbs[item.db]);
+  }
   return n;
 }
 
@@ -186,10 +190,7 @@ int64_t ExpireDueHolds(ShardState& shard, int64_t now_ms, size_t max) {
     }
     ItemRef item{shard, db, key, inv};
     // Every entry taken costs budget, so stale entries cannot make one sweep long.
-    size_t expired = ExpireItemHolds(item, now_ms, budget);
-    // Returned stock changes the item: a WATCH on it must see that (txn/watch.h).
-    if (expired > 0 && !shard.watches.empty()) shard.watches.touch(db, key, shard.dbs[db]);
-    budget -= std::max<size_t>(1, expired);
+    budget -= std::max<size_t>(1, ExpireItemHolds(item, now_ms, budget));
     SyncItemTimer(item);
   }
   if (due.empty()) return -1;

@@ -5,6 +5,7 @@
 
 #include "engine/commands/args.h"
 #include "engine/commands/family.h"
+#include "engine/keyspace/inventory.h"
 
 namespace allot::internal {
 
@@ -131,6 +132,20 @@ void ReleaseWatch(EngineImpl& engine, Session& session) {
   }
 }
 
+namespace {
+
+// Whether key is an inventory item with an open hold whose deadline is in (since, now]:
+// the item changed by time alone since WATCH, as a key whose TTL passed.
+bool HoldDueSince(Db& d, std::string_view key, int64_t since_ms, int64_t now_ms) {
+  Entry* e = d.peek(key, now_ms);  // live (probe said so): no expiry side effect
+  if (e == nullptr || e->type() != ValueType::kInventory) return false;
+  const Inventory& inv = *e->as<InventoryValue>();
+  auto it = inv.open_deadlines.lower_bound({since_ms + 1, std::string()});
+  return it != inv.open_deadlines.end() && it->first <= now_ms;
+}
+
+}  // namespace
+
 bool CheckAndReleaseWatch(CmdCtx& ctx) {
   std::shared_ptr<WatchState> state = std::move(ctx.session->watch);
   ctx.session->watch.reset();
@@ -140,8 +155,11 @@ bool CheckAndReleaseWatch(CmdCtx& ctx) {
     ShardState& shard = ctx.engine->shard(k.shard);
     ALLOT_CHECK(std::find(ctx.shards.begin(), ctx.shards.end(), &shard) != ctx.shards.end());
     // Existed at WATCH and expired since, even if nothing deleted it yet: a change.
-    if (!dirty && shard.dbs[k.db].probe(k.key, ctx.now_ms) == 2 &&
-        !shard.watches.registered_expired(k.db, k.key, state.get())) {
+    int st = shard.dbs[k.db].probe(k.key, ctx.now_ms);
+    if (!dirty && st == 2 && !shard.watches.registered_expired(k.db, k.key, state.get())) {
+      dirty = true;
+    }
+    if (!dirty && st == 1 && HoldDueSince(shard.dbs[k.db], k.key, k.watched_at_ms, ctx.now_ms)) {
       dirty = true;
     }
     shard.watches.remove(k.db, k.key, state.get());
@@ -159,7 +177,8 @@ Reply CmdWatch(CmdCtx& ctx, Args args) {
     ShardState& shard = ctx.shard_of(args[i]);
     bool expired = shard.dbs[session.db].probe(args[i], ctx.now_ms) == 2;
     if (shard.watches.add(session.db, args[i], session.watch, expired)) {
-      session.watch->keys.push_back(WatchedKey{shard.id, session.db, std::string(args[i])});
+      session.watch->keys.push_back(
+          WatchedKey{shard.id, session.db, std::string(args[i]), ctx.now_ms});
     }
   }
   return Reply::Ok();

@@ -13,7 +13,9 @@
 //   * a key deleted by expiry, lazily or by the active sweep (Db::expire_now);
 //   * FLUSHDB/FLUSHALL, for each watched key present when the database is emptied
 //     (Db::clear);
-//   * an inventory hold expired by the shard timer (ExpireDueHolds).
+//   * an inventory hold expired, by the shard timer or lazily (ExpireItemHolds); and at
+//     EXEC, a hold of a watched item whose deadline passed since WATCH, even if nothing
+//     expired it yet (like a key's TTL, below).
 // A key that was already logically expired when it was WATCHed is not dirtied by its
 // deletion (it stays "missing"), and EXEC also aborts when a watched key that existed at
 // WATCH time has expired by then, even if nothing deleted it yet (Redis 7.0
@@ -52,6 +54,7 @@ struct WatchedKey {
   unsigned shard = 0;
   int db = 0;
   std::string key;
+  int64_t watched_at_ms = 0;  // an inventory hold due after this and by EXEC is a change
 };
 
 // One session's watch. dirty is set by shard threads that own a watched key and read by
