@@ -206,7 +206,7 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   WriteWatch watch;  // WATCH's hook: one branch unless a key of this shard is watched
   if (!shard.watches.empty()) watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
-  watch.after(ctx, reply.is_error());
+  watch.after(ctx, reply);
   finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
 }
 
@@ -505,7 +505,7 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     WriteWatch watch;
     watch.before(ctx, spec, args);
     Reply reply = spec.handler(ctx, args);
-    watch.after(ctx, reply.is_error());
+    watch.after(ctx, reply);
     finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));

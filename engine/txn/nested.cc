@@ -95,7 +95,7 @@ Reply RunNested(CmdCtx& outer, int db, const CommandSpec& spec, Args args, Effec
   WriteWatch watch;  // the inner write dirties other sessions' WATCHes (txn/watch.h)
   watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
-  watch.after(ctx, reply.is_error());
+  watch.after(ctx, reply);
   if (effects != nullptr && (spec.flags & kCmdWrite) && !reply.is_error()) {
     if (ctx.log_as.empty()) {
       effects->add(db, args);

@@ -97,6 +97,8 @@ void WriteWatch::before(CmdCtx& ctx, const CommandSpec& spec, Args args) {
   for (ShardState* s : ctx.shards) any = any || !s->watches.empty();
   if (!any) return;
   active_ = true;
+  spec_ = &spec;
+  args_ = args;
   std::vector<size_t> keys;
   KeyIndexes(spec, args, keys);
   auto note = [&](int db, std::string_view key) {
@@ -110,8 +112,32 @@ void WriteWatch::before(CmdCtx& ctx, const CommandSpec& spec, Args args) {
   if (other >= 0 && other_key < args.size()) note(other, args[other_key]);
 }
 
-void WriteWatch::after(CmdCtx& ctx, bool failed) {
-  if (!active_ || failed) return;
+namespace {
+
+// Writes that answer 0 exactly when they changed nothing (Redis does not signal those).
+constexpr std::string_view kZeroMeansUnchanged[] = {
+    "COPY",   "DEL",  "EXPIRE", "EXPIREAT", "HDEL",    "HSETNX",    "LPUSHX",
+    "LREM",   "MOVE", "MSETNX", "PERSIST",  "PEXPIRE", "PEXPIREAT", "RENAMENX",
+    "RPUSHX", "SADD", "SETNX",  "SMOVE",    "SREM",    "UNLINK"};
+
+bool ChangedNothing(const CommandSpec& spec, Args args, const Reply& reply) {
+  if (reply.is_integer() && reply.integer() == 0) {
+    return std::find(std::begin(kZeroMeansUnchanged), std::end(kZeroMeansUnchanged), spec.name) !=
+           std::end(kZeroMeansUnchanged);
+  }
+  if (reply.is_null() && spec.name == "SET") {  // NX/XX refused, unless GET (old value)
+    for (size_t i = 3; i < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], "GET")) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void WriteWatch::after(CmdCtx& ctx, const Reply& reply) {
+  if (!active_ || reply.is_error() || ChangedNothing(*spec_, args_, reply)) return;
   for (const Noted& n : noted_) {
     Db& d = n.shard->dbs[n.db];
     if (n.existed || d.probe(n.key, ctx.now_ms) == 1) n.shard->watches.touch(n.db, n.key, d);

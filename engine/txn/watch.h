@@ -23,12 +23,15 @@
 //
 // Cost: every hook starts with `if (table.empty()) return` on the shard's own table, so
 // the write path pays one load and branch while nobody watches a key of that shard.
-// Unlike Redis, a write that leaves an existing key as it was (SADD of a present member)
-// still dirties it: the hook sees that the command succeeded, not what it changed.
-// That can only abort an EXEC that Redis would run, never the reverse.
+// The hook sees that a command succeeded, not what it changed. Writes whose reply says
+// they changed nothing (0 from PERSIST, SADD, SREM, DEL, EXPIRE, SETNX...; a null from
+// SET NX/XX without GET) are recognized by a table in watch.cc, as Redis does not signal
+// them either. Any other write that leaves an existing key as it was still dirties it:
+// that can only abort an EXEC that Redis would run, never the reverse.
 #pragma once
 
 #include <allot/engine.h>
+#include <allot/reply.h>
 
 #include <array>
 #include <atomic>
@@ -102,7 +105,7 @@ class WatchTable {
 class WriteWatch {
  public:
   void before(CmdCtx& ctx, const CommandSpec& spec, std::span<const std::string_view> args);
-  void after(CmdCtx& ctx, bool failed);
+  void after(CmdCtx& ctx, const Reply& reply);
 
  private:
   struct Noted {
@@ -112,6 +115,8 @@ class WriteWatch {
     bool existed;
   };
   std::vector<Noted> noted_;
+  const CommandSpec* spec_ = nullptr;
+  std::span<const std::string_view> args_;
   bool active_ = false;
 };
 
