@@ -96,17 +96,26 @@ void WriteWatch::before(CmdCtx& ctx, const CommandSpec& spec, Args args) {
   bool any = false;
   for (ShardState* s : ctx.shards) any = any || !s->watches.empty();
   if (!any) return;
-  active_ = true;
   spec_ = &spec;
   args_ = args;
-  std::vector<size_t> keys;
-  KeyIndexes(spec, args, keys);
+  // Only keys somebody watches are noted: the others cost one lookup each.
   auto note = [&](int db, std::string_view key) {
     ShardState& shard = ctx.shard_of(key);
-    if (shard.watches.empty()) return;
+    if (shard.watches.empty() || !shard.watches.contains(db, key)) return;
     noted_.push_back(Noted{&shard, db, key, shard.dbs[db].probe(key, ctx.now_ms) == 1});
   };
-  for (size_t k : keys) note(ctx.session->db, args[k]);
+  if (spec.keys_fn == nullptr && spec.first_key > 0) {  // fixed positions: no vector
+    int argc = static_cast<int>(args.size());
+    int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
+    int step = spec.key_step > 0 ? spec.key_step : 1;
+    for (int i = spec.first_key; i <= last && i < argc; i += step) {
+      note(ctx.session->db, args[static_cast<size_t>(i)]);
+    }
+  } else {
+    std::vector<size_t> keys;
+    KeyIndexes(spec, args, keys);
+    for (size_t k : keys) note(ctx.session->db, args[k]);
+  }
   size_t other_key = 0;
   int other = OtherDb(spec, args, &other_key);
   if (other >= 0 && other_key < args.size()) note(other, args[other_key]);
@@ -137,7 +146,7 @@ bool ChangedNothing(const CommandSpec& spec, Args args, const Reply& reply) {
 }  // namespace
 
 void WriteWatch::after(CmdCtx& ctx, const Reply& reply) {
-  if (!active_ || reply.is_error() || ChangedNothing(*spec_, args_, reply)) return;
+  if (noted_.empty() || reply.is_error() || ChangedNothing(*spec_, args_, reply)) return;
   for (const Noted& n : noted_) {
     Db& d = n.shard->dbs[n.db];
     if (n.existed || d.probe(n.key, ctx.now_ms) == 1) n.shard->watches.touch(n.db, n.key, d);

@@ -79,6 +79,9 @@ class WatchTable {
   // Returns whether it was new.
   bool add(int db, std::string_view key, const std::shared_ptr<WatchState>& state, bool expired);
   void remove(int db, std::string_view key, const WatchState* state);
+  bool contains(int db, std::string_view key) const {
+    return dbs_[static_cast<size_t>(db)].contains(key);
+  }
   // Whether state's registration of key was made while the key was expired (and nothing
   // deleted it since); false if there is no such registration.
   bool registered_expired(int db, std::string_view key, const WatchState* state) const;
@@ -117,7 +120,6 @@ class WriteWatch {
   std::vector<Noted> noted_;
   const CommandSpec* spec_ = nullptr;
   std::span<const std::string_view> args_;
-  bool active_ = false;
 };
 
 // Drops every registration of session's watch (UNWATCH, DISCARD, RESET, disconnect):
