@@ -203,7 +203,10 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   ++shard.stats.commands;
   const int db = session.db;
   const uint64_t rng_before = shard.rng_state;
+  WriteWatch watch;  // WATCH's hook: one branch unless a key of this shard is watched
+  if (!shard.watches.empty()) watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
+  watch.after(ctx, reply);
   finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
 }
 
@@ -499,7 +502,10 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     const uint64_t rng_before = ctx.home->rng_state;
     // One record for the whole command, pushed while every shard is still parked: after
     // everything its shards ran before, before anything they run after (wal.h, Order).
+    WriteWatch watch;
+    watch.before(ctx, spec, args);
     Reply reply = spec.handler(ctx, args);
+    watch.after(ctx, reply);
     finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));

@@ -83,6 +83,13 @@ inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
 // After a failed commit (disk full), how often the writer retries the stuck records.
 inline constexpr int64_t kWalRetryIntervalMs = 100;
 
+// MULTI: commands and argument bytes one connection may queue before EXEC. Redis bounds
+// them only by the client's memory; past these the command is refused with an error and
+// the transaction is discarded at EXEC (EXECABORT), so a client cannot grow a queue
+// without limit.
+inline constexpr size_t kMultiQueuedCommandsMax = 1 << 20;
+inline constexpr size_t kMultiQueuedBytesMax = size_t{512} << 20;
+
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
 static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);

@@ -216,6 +216,8 @@ void Connection::authenticate(bool ok) {
 }
 
 Reply Connection::cmd_reset() {
+  discard_multi();
+  release_watch();
   session_.db = 0;
   session_.resp = 2;
   reply_mode_ = ReplyMode::kOn;

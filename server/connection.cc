@@ -224,13 +224,16 @@ void Connection::on_pause_check(int32_t) {
 bool Connection::execute_current() {
   server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
   int64_t start_ns = MonotonicNs();
-  std::optional<Reply> r = server_command(argv_);
+  std::optional<Reply> r;
+  TxnStep step = transaction_step(argv_, &r);
+  if (step == TxnStep::kNone) r = server_command(argv_);
   Slot& slot = slots_.emplace_back();
   slot.sink.conn = this;
   slot.sink.slot = &slot;
   slot.spec = current_spec_;
   slot.rejected = current_rejected_;
   slot.start_ns = start_ns;
+  if (step == TxnStep::kExec) return execute_exec(slot);
   if (r) {
     note_duration(slot, argv_);
     slot.visible = take_reply_visibility();
@@ -351,6 +354,7 @@ void Connection::after_replies() {
 }
 
 void Connection::fill(Slot& slot, Reply r) {
+  if (!slot.exec_later.empty()) r = finish_exec(slot, std::move(r));
   record_call(slot, r);
   if (r.is_error()) server_.stats(shard_).count_error(r.string());
   slot.reply = std::move(r);
@@ -515,6 +519,7 @@ void Connection::maybe_destroy() {
   if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || deferred_ > 0 || pause_armed_) {
     return;
   }
+  release_watch();  // nothing of ours runs any more: the session is ours again
   ::close(fd_);
   delete this;
 }

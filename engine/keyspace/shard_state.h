@@ -7,6 +7,7 @@
 
 #include "engine/keyspace/db.h"
 #include "engine/limits.h"
+#include "engine/txn/watch.h"
 
 namespace allot::internal {
 
@@ -31,6 +32,9 @@ struct ShardState {
   std::array<Db, limits::kDatabaseCount> dbs;
   // Hold deadlines of this shard's inventory items (engine/commands/inventory.cc).
   std::unique_ptr<InventoryTimers> inventory_timers;
+  // WATCH registrations of this shard's keys (engine/txn/watch.h). Write paths check
+  // watches.empty() first: one branch when nobody watches.
+  WatchTable watches;
   // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
   uint64_t rng_state;
   uint64_t next_random() {
