@@ -17,6 +17,7 @@ const CommandTable& CommandTable::Get() {
     RegisterListFamily(*t);
     RegisterInventoryFamily(*t);
     RegisterServerFamily(*t);
+    RegisterScriptingFamily(*t);
     return t;
   }();
   return *table;

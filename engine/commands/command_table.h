@@ -34,5 +34,6 @@ void RegisterHashFamily(CommandTable& t);       // hashes.cc
 void RegisterListFamily(CommandTable& t);       // lists.cc
 void RegisterInventoryFamily(CommandTable& t);  // inventory.cc
 void RegisterServerFamily(CommandTable& t);     // server.cc
+void RegisterScriptingFamily(CommandTable& t);  // scripting.cc
 
 }  // namespace allot::internal
