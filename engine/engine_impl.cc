@@ -12,6 +12,7 @@
 #include "engine/keyspace/inventory.h"
 #include "engine/keyspace/slot.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/lua_runtime.h"
 #include "engine/txn/multi_shard.h"
 #include "engine/txn/nested.h"
 #include "engine/util/assert.h"
@@ -470,6 +471,8 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     if (here == reactors_[s].get()) {
       return run_local(*spec, session, args, *shards_[s], sink);
     }
+    // A script running long there: answer BUSY now rather than queue behind it.
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
     reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
     return;
   }
@@ -481,6 +484,9 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
     std::sort(shards.begin(), shards.end());
     shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  }
+  for (unsigned s : shards) {
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
   }
   execute_multi(*spec, session, args, std::move(shards), sink);
 }

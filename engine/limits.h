@@ -48,6 +48,13 @@ inline constexpr size_t kScanCountMax = 1 << 20;
 // reply may hold. Redis streams such replies; the engine builds them in memory first.
 inline constexpr uint64_t kRandomRepeatCountMax = 1 << 20;
 
+// Scripting (engine/scripting/). busy-reply-threshold's default (Redis's lua-time-limit);
+// instructions between two checks of a running script's clock and kill flag; nesting
+// depth of a script's returned tables (a table containing itself ends there).
+inline constexpr int64_t kScriptBusyThresholdMsDefault = 5000;
+inline constexpr int kScriptHookInstructions = 100000;
+inline constexpr size_t kScriptReplyDepthMax = 1000;
+
 // Inventory.
 inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;           // total, qty, restock.
 inline constexpr int64_t kHoldTtlMsMax = int64_t{30} * 24 * 3600 * 1000;  // 30 days.

@@ -11,6 +11,7 @@
 
 #include "engine/commands/command_table.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/lua_runtime.h"
 #include "engine/util/assert.h"
 #include "server/log.h"
 #include "server/resp_encoder.h"
@@ -243,7 +244,9 @@ bool Connection::execute_current() {
   }
   if (!pending_.empty() && authenticated_) {
     int route = server_.engine().single_shard_route(argv_);
-    if (route >= 0 && route != static_cast<int>(shard_)) {
+    // A shard busy with a long script: engine().execute() below answers BUSY.
+    if (route >= 0 && route != static_cast<int>(shard_) &&
+        !internal::ShardBusyReply(server_.engine().shard(static_cast<unsigned>(route)))) {
       execute_remote_batch(slot, static_cast<unsigned>(route));
       return false;
     }

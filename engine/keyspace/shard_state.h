@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -22,6 +23,16 @@ struct ShardStats {
   uint64_t expired_holds = 0;
 };
 
+// A script running on this shard (engine/scripting/lua_runtime.h), as other threads see
+// it: they answer BUSY for this shard once a script has run past busy-reply-threshold,
+// and SCRIPT KILL asks it to stop. Written by the thread running the script.
+struct ScriptRunSlot {
+  std::atomic<int64_t> busy_since_ms{0};  // steady-clock start of a long script, 0 = none
+  std::atomic<bool> kill{false};          // SCRIPT KILL / FUNCTION KILL asked it to stop
+  std::atomic<bool> wrote{false};         // it wrote already: UNKILLABLE
+  std::atomic<bool> is_function{false};   // FCALL (FUNCTION KILL) rather than EVAL
+};
+
 struct ShardState {
   explicit ShardState(unsigned shard_id);
   ~ShardState();
@@ -35,6 +46,7 @@ struct ShardState {
   // WATCH registrations of this shard's keys (engine/txn/watch.h). Write paths check
   // watches.empty() first: one branch when nobody watches.
   WatchTable watches;
+  ScriptRunSlot script;
   // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
   uint64_t rng_state;
   uint64_t next_random() {
