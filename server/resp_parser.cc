@@ -95,6 +95,10 @@ std::string OneLine(std::string text) {
 
 bool SplitInlineArgs(std::string_view s, std::vector<std::string>* out) {
   out->clear();
+  // Redis's sdssplitargs reads a C string: the line ends at its first NUL byte. Without
+  // this cut an unquoted NUL would end a token without being consumed and the loop
+  // would push empty arguments forever (found by fuzz/resp_parser_fuzz).
+  s = s.substr(0, s.find('\0'));
   size_t i = 0;
   for (;;) {
     while (i < s.size() && IsSpace(s[i])) ++i;

@@ -208,5 +208,19 @@ TEST(SplitInlineArgs, RedisRules) {
   EXPECT_FALSE(SplitInlineArgs("'abc'x", &out));
 }
 
+// Regression (fuzz/resp_parser_fuzz): a NUL byte in an inline request looped forever,
+// pushing empty arguments until the server ran out of memory. Redis reads the line as a
+// C string: it ends at the NUL, and a quote left open there is unbalanced.
+TEST(SplitInlineArgs, NulEndsTheLine) {
+  using namespace std::string_view_literals;
+  std::vector<std::string> out;
+  ASSERT_TRUE(SplitInlineArgs("a\0b c"sv, &out));
+  EXPECT_EQ(out, (std::vector<std::string>{"a"}));
+  ASSERT_TRUE(SplitInlineArgs("\0"sv, &out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(SplitInlineArgs("\"a\0b\""sv, &out));
+  ExpectCommands("SET k v\0junk\r\nPING\r\n"sv, {{"SET", "k", "v"}, {"PING"}});
+}
+
 }  // namespace
 }  // namespace allot::server
