@@ -31,6 +31,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Under ASan (tools/sanitize.sh asan) allotd keeps freed memory in quarantine and pads
+// every block, so RSS says nothing about our bounds: they are printed, not asserted, and
+// latency bounds are looser. The plain Release run asserts them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+constexpr double kLatencyScale = kSanitized ? 5.0 : 1.0;
+
+// Asserts allotd's RSS bound (MB) outside sanitizer builds.
+void ExpectRssBelow(uint64_t rss_mb, uint64_t bound_mb, const char* what) {
+  std::printf("[rss] %s: %llu MB (bound %llu MB%s)\n", what,
+              static_cast<unsigned long long>(rss_mb), static_cast<unsigned long long>(bound_mb),
+              kSanitized ? ", not asserted under a sanitizer" : "");
+  if (!kSanitized) {
+    EXPECT_LT(rss_mb, bound_mb) << what;
+  }
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -274,8 +294,7 @@ TEST(Overload, MaxClientsRefusesThenRecovers) {
   }
   EXPECT_EQ(admitted, 50);
   for (int fd : fds) close(fd);
-  std::printf("[rss] maxclients: peak %llu MB\n", static_cast<unsigned long long>(s.PeakRssMb()));
-  EXPECT_LT(s.PeakRssMb(), 128u);
+  ExpectRssBelow(s.PeakRssMb(), 128, "maxclients, peak");
 }
 
 // 5,000 idle sockets and 500 slowloris senders (one byte per second each, never finishing
@@ -333,11 +352,11 @@ TEST(Overload, IdleAndSlowlorisDoNotHurtLatency) {
               static_cast<unsigned long long>(s.PeakRssMb()));
   EXPECT_EQ(loaded.errors, 0);
   EXPECT_GT(loaded.ms.size(), 100u);
-  EXPECT_LT(loaded.Percentile(0.99), 100.0);  // ms; typically well under 1 ms
-  EXPECT_LT(loaded.Percentile(1.0), 1000.0);
+  EXPECT_LT(loaded.Percentile(0.99), 100.0 * kLatencyScale);  // ms; typically under 1 ms
+  EXPECT_LT(loaded.Percentile(1.0), 1000.0 * kLatencyScale);
   // Bound: about 40 KB per connection (the Connection object and its 16 KB receive
   // buffer, kernel-side memory not counted) plus the process at rest.
-  EXPECT_LT(s.PeakRssMb(), base_mb + 256);
+  ExpectRssBelow(s.PeakRssMb(), base_mb + 256, "idle + slowloris, peak");
 }
 
 // 100,000 pipelined INCRs written in one go while a reader takes the replies: all arrive,
@@ -372,7 +391,7 @@ TEST(Overload, Pipeline100k) {
   EXPECT_EQ(next - 1, kCommands);
   EXPECT_TRUE(in_order);
   close(fd);
-  EXPECT_LT(s.PeakRssMb(), 128u);
+  ExpectRssBelow(s.PeakRssMb(), 128, "pipeline, peak");
 }
 
 // A client pipelines GETs of a 1 MB value and never reads: its replies pile up in the
@@ -412,11 +431,11 @@ TEST(Overload, ClientThatNeverReads) {
               sent, static_cast<unsigned long long>(rss_mb),
               static_cast<unsigned long long>(base_mb));
   EXPECT_EQ(probe.errors, 0);
-  EXPECT_LT(probe.Percentile(0.99), 100.0);
+  EXPECT_LT(probe.Percentile(0.99), 100.0 * kLatencyScale);
   EXPECT_EQ(RoundTrip(good, Request({"STRLEN", "big"}), 10), ":1048576\r\n");
   // Bounded: a few MB for this client (its unsent replies and parsed requests), not the
   // gigabytes it asked for.
-  EXPECT_LT(rss_mb, base_mb + 64);
+  ExpectRssBelow(rss_mb, base_mb + 64, "beside a client that never reads");
   close(bad);
   EXPECT_EQ(RoundTrip(good, "PING\r\n", 7), "+PONG\r\n");
   close(good);
@@ -455,7 +474,7 @@ TEST(Overload, HundredMegabyteBulks) {
               static_cast<unsigned long long>(s.PeakRssMb()));
   // The stored value, the request being parsed and the reply being sent: a few copies of
   // 60 MB at most, never the 100 MB that was refused.
-  EXPECT_LT(s.PeakRssMb(), 400u);
+  ExpectRssBelow(s.PeakRssMb(), 400, "100 MB bulks, peak");
 }
 
 }  // namespace
