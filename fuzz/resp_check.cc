@@ -44,17 +44,20 @@ class Checker {
     std::string_view l;
     if (!line(&l)) return false;
     if (l.empty() || l.size() > 20) return fail("bad integer '" + std::string(l) + "'");
-    size_t i = l[0] == '-' ? 1 : 0;
+    bool negative = l[0] == '-';
+    size_t i = negative ? 1 : 0;
     if (i == l.size()) return fail("bad integer '-'");
     if (l[i] == '0' && l.size() > i + 1) return fail("integer with a leading zero");
-    int64_t v = 0;
+    // Magnitude in uint64: INT64_MIN's is one more than INT64_MAX.
+    uint64_t limit = negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX};
+    uint64_t v = 0;
     for (; i < l.size(); ++i) {
       if (l[i] < '0' || l[i] > '9') return fail("bad integer '" + std::string(l) + "'");
-      int d = l[i] - '0';
-      if (v > (INT64_MAX - d) / 10) return fail("integer overflow");
+      uint64_t d = static_cast<uint64_t>(l[i] - '0');
+      if (v > (limit - d) / 10) return fail("integer overflow");
       v = v * 10 + d;
     }
-    *out = l[0] == '-' ? -v : v;
+    *out = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
     return true;
   }
 
