@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/commands/args.h"
+#include "engine/limits.h"
 #include "engine/scripting/lua_runtime.h"
 #include "server/resp_parser.h"
 
@@ -119,8 +120,17 @@ std::string SetTimeout(ServerConfig& c, const Values& v) {
   return e;
 }
 
+// Capped at the engine's largest value (Redis allows more): a longer argument would stop
+// the server at the write-ahead log's size check instead of getting an error.
 std::string SetProtoMaxBulkLen(ServerConfig& c, const Values& v) {
-  return SetMemory(v, 1024 * 1024, &c.proto_max_bulk_len);
+  uint64_t n = 0;
+  std::string e = SetMemory(v, 1024 * 1024, &n);
+  if (e.empty() && n > limits::kStringBytesMax) {
+    e = "argument must be between 1048576 and " + std::to_string(limits::kStringBytesMax) +
+        " inclusive";
+  }
+  if (e.empty()) c.proto_max_bulk_len = n;
+  return e;
 }
 
 std::string SetQueryBufferLimit(ServerConfig& c, const Values& v) {

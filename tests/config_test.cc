@@ -66,7 +66,7 @@ TEST(Config, FileSyntax) {
                      "client-output-buffer-limit normal 64mb 32mb 10\n"
                      "save 900 1\n"
                      "appendonly yes\n"
-                     "PROTO-MAX-BULK-LEN 1gb\n"
+                     "PROTO-MAX-BULK-LEN 256mb\n"
                      "loglevel warning\n",
                      c, &err))
       << err;
@@ -79,7 +79,7 @@ TEST(Config, FileSyntax) {
   EXPECT_EQ(c.output_limits[0].soft_seconds, 10u);
   EXPECT_EQ(c.accepted["save"], "900 1");
   EXPECT_EQ(c.accepted["appendonly"], "yes");
-  EXPECT_EQ(c.proto_max_bulk_len, 1u << 30);
+  EXPECT_EQ(c.proto_max_bulk_len, 256u << 20);
   EXPECT_EQ(c.loglevel, "warning");
 }
 
@@ -94,6 +94,12 @@ TEST(Config, FileErrorsNameTheLine) {
   EXPECT_FALSE(LoadConfigText("port 70000\n", c, &err));
   EXPECT_FALSE(LoadConfigText("loglevel loud\n", c, &err));
   EXPECT_FALSE(LoadConfigText("proto-max-bulk-len 1000\n", c, &err));  // Redis's 1mb minimum
+  // Capped at the engine's 512 MB strings (found reading the WAL's size check while
+  // hardening): a larger argument would have crashed the log writer's encoder.
+  EXPECT_FALSE(LoadConfigText("proto-max-bulk-len 513mb\n", c, &err));
+  EXPECT_NE(err.find("argument must be between 1048576 and 536870912 inclusive"), std::string::npos)
+      << err;
+  EXPECT_TRUE(LoadConfigText("proto-max-bulk-len 512mb\n", c, &err)) << err;
   EXPECT_FALSE(LoadConfigText("client-output-buffer-limit normal 1mb\n", c, &err));
   EXPECT_FALSE(LoadConfigText("client-output-buffer-limit vip 1 1 1\n", c, &err));
 }

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools libhiredis-dev
   clang-format
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -94,7 +94,7 @@ void Wal::open_env() {
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) fail("mdb_txn_begin", rc);
-  MDB_dbi dbi, checkpoint_dbi;
+  MDB_dbi dbi = 0, checkpoint_dbi = 0;  // set before use; clang cannot see fail() throws
   if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0 ||
       (rc = mdb_dbi_open(txn, kCheckpointDbName, MDB_CREATE, &checkpoint_dbi)) != 0) {
     mdb_txn_abort(txn);
