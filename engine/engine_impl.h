@@ -30,6 +30,9 @@
 
 namespace allot::internal {
 
+class PgSync;
+struct PgShared;
+
 struct ReplySink {
   virtual ~ReplySink() = default;
   virtual void deliver(Reply reply) = 0;
@@ -89,6 +92,9 @@ class EngineImpl {
   // (it waits for the shards and for the log writer). Requires the WAL.
   std::string checkpoint();
 
+  // PostgreSQL sync (engine/pgsync/pg_sync.h), or nullptr when cfg.pg_url is empty.
+  PgSync* pg_sync() { return pg_sync_.get(); }
+
  private:
   // Completes a command that ran: through the WAL if it is a logged write, else at once.
   // The record is args, or log_as when the handler set it (CmdCtx::log_as); db, now and
@@ -103,6 +109,8 @@ class EngineImpl {
   void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
   // Posts the all-shards transaction that builds job's image and hands it to the WAL.
   void start_checkpoint(std::shared_ptr<CheckpointJob> job);
+  // Marks the database-0 keys a successful write touched for PostgreSQL sync.
+  void pg_track(const CommandSpec& spec, Args args, CmdCtx& ctx, int db, const Reply& reply);
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);
@@ -116,6 +124,8 @@ class EngineImpl {
   std::atomic<bool> stopped_{false};
   std::mutex multi_mu_;
   std::unique_ptr<Wal> wal_;
+  std::unique_ptr<PgShared> pg_shared_;
+  std::unique_ptr<PgSync> pg_sync_;
 };
 
 }  // namespace allot::internal

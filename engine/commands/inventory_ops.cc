@@ -6,6 +6,7 @@
 
 #include "engine/keyspace/shard_state.h"
 #include "engine/limits.h"
+#include "engine/pgsync/tracker.h"
 #include "engine/util/assert.h"
 
 namespace allot::internal {
@@ -137,6 +138,10 @@ size_t ExpireItemHolds(ItemRef item, int64_t now_ms, size_t max) {
     ++n;
   }
   item.shard.stats.expired_holds += n;
+  // Expiry is not logged (docs/durability.md): PostgreSQL sync learns of it here.
+  if (n > 0) {
+    if (PgTracker* t = PgTrackerFor(item.shard, item.db)) t->mark(item.key);
+  }
   return n;
 }
 

@@ -12,6 +12,7 @@ namespace allot::internal {
 
 class Reactor;
 struct InventoryTimers;
+struct PgTracker;
 
 struct ShardStats {
   uint64_t expired_keys = 0;
@@ -31,6 +32,8 @@ struct ShardState {
   std::array<Db, limits::kDatabaseCount> dbs;
   // Hold deadlines of this shard's inventory items (engine/commands/inventory.cc).
   std::unique_ptr<InventoryTimers> inventory_timers;
+  // PostgreSQL sync's dirty keys (engine/pgsync/tracker.h); nullptr when sync is off.
+  std::unique_ptr<PgTracker> pg;
   // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
   uint64_t rng_state;
   uint64_t next_random() {
