@@ -89,6 +89,9 @@ inline constexpr int64_t kPgDurableWaitMs = 10000;
 // most once per interval.
 inline constexpr uint64_t kPgBacklogWarnPercent = 80;
 inline constexpr int64_t kPgBacklogWarnIntervalMs = 10000;
+// The worker re-reads the backlog at least this often (the limit is soft by the sales of
+// about this long).
+inline constexpr int64_t kPgBacklogCheckMs = 50;
 
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);

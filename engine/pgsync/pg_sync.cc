@@ -217,8 +217,19 @@ PgSyncStatus PgSync::status() const {
 }
 
 void PgSync::wait_ms(int64_t ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  // In slices: the backlog limit is checked at least every kPgBacklogCheckMs, also while
+  // PostgreSQL is down and the worker is backing off.
+  const int64_t end = MonoMs() + ms;
+  for (int64_t now = MonoMs(); now < end; now = MonoMs()) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      int64_t slice = std::min(end - now, limits::kPgBacklogCheckMs);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(slice), [this] { return stopping_; })) {
+        return;
+      }
+    }
+    check_backlog();
+  }
 }
 
 void PgSync::warn(const std::string& text) {

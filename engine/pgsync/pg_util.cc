@@ -104,6 +104,9 @@ PgConnPtr PgConnect(const std::string& url, std::string* err) {
     *err = ConnError(c.get());
     return nullptr;
   }
+  // NOTICEs ("schema already exists, skipping") would go to stderr: not errors.
+  PQsetNoticeProcessor(
+      c.get(), [](void*, const char*) {}, nullptr);
   return c;
 }
 
