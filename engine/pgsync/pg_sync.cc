@@ -464,6 +464,10 @@ bool PgSync::write(const PgBatch& b, uint64_t lsn) {
     stmt("INSERT INTO " + t("purchases") + " (" + kPurchaseCols + ") SELECT " + kPurchaseCols +
          " FROM pg_temp.s_purchases ON CONFLICT (item_id, seq) DO NOTHING");
   }
+  // Keys expired by time: Allot deletes them without a logged write (docs/durability.md).
+  stmt("DELETE FROM " + t("kv_set_members") + " m USING " + t("kv") +
+       " k WHERE m.key = k.key AND k.expires_at <= now()");
+  stmt("DELETE FROM " + t("kv") + " WHERE expires_at <= now()");
   stmt("INSERT INTO " + t("sync_state") + " (node, lsn, synced_at) VALUES (" +
        PgLiteral(c, cfg_.pg_node) + ", " + std::to_string(lsn) +
        ", now()) ON CONFLICT (node) DO UPDATE SET lsn = EXCLUDED.lsn, synced_at = now()");

@@ -61,6 +61,7 @@ CREATE TABLE @.kv (
   value bytea NULL,
   expires_at timestamptz NULL,
   type text NOT NULL CHECK (type IN ('string', 'set')));
+CREATE INDEX kv_expires_at ON @.kv (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE @.kv_set_members (
   key text NOT NULL,
   member bytea NOT NULL,
