@@ -281,7 +281,8 @@ constexpr Setting kSettings[] = {
     {"pg-backlog-max",
      "PostgreSQL sync: sale events kept for PostgreSQL at most; at the limit new sales get "
      "TRYAGAIN (default 5000000)",
-     false, SetPgBacklogMax, [](const ServerConfig& c) { return std::to_string(c.pg_backlog_max); }},
+     false, SetPgBacklogMax,
+     [](const ServerConfig& c) { return std::to_string(c.pg_backlog_max); }},
 };
 
 // Redis parameters accepted for compatibility, with Redis 7's defaults. Allot stores and

@@ -122,7 +122,8 @@ void InfoPgSyncLines(CmdCtx& ctx, std::string& out) {
   std::snprintf(lag, sizeof lag, "%.3f", static_cast<double>(s.lag_ms) / 1000.0);
   out.append("pg_lag_seconds:" + std::string(lag) + "\r\n");
   AppendLine(out, "pg_caught_up", s.caught_up ? 1 : 0);
-  AppendLine(out, "pg_backlog_events", static_cast<uint64_t>(std::max<int64_t>(0, s.backlog_events)));
+  AppendLine(out, "pg_backlog_events",
+             static_cast<uint64_t>(std::max<int64_t>(0, s.backlog_events)));
   AppendLine(out, "pg_backlog_max", s.backlog_max);
   AppendLine(out, "pg_backlog_warning", s.backlog_warning ? 1 : 0);
   AppendLine(out, "pg_refusing_sales", s.refusing_sales ? 1 : 0);
