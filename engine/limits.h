@@ -97,6 +97,25 @@ inline constexpr int64_t kWalRetryIntervalMs = 100;
 inline constexpr size_t kMultiQueuedCommandsMax = 1 << 20;
 inline constexpr size_t kMultiQueuedBytesMax = size_t{512} << 20;
 
+// PostgreSQL sync (engine/pgsync/pg_sync.h). A connection attempt gives up after this;
+// reconnects back off from the minimum, doubling, to the maximum.
+inline constexpr int kPgConnectTimeoutS = 5;
+inline constexpr int64_t kPgReconnectMinMs = 100;
+inline constexpr int64_t kPgReconnectMaxMs = 5000;
+// One sync transaction carries at most this many keys and sale events; a larger backlog
+// is sent in several transactions back to back (catch-up).
+inline constexpr size_t kPgSyncBatchKeysMax = 50000;
+inline constexpr size_t kPgSyncBatchEventsMax = 200000;
+// How long a round waits for the log to commit what it copied before giving up.
+inline constexpr int64_t kPgDurableWaitMs = 10000;
+// The backlog warning starts at this share of pg-backlog-max (percent), and is logged at
+// most once per interval.
+inline constexpr uint64_t kPgBacklogWarnPercent = 80;
+inline constexpr int64_t kPgBacklogWarnIntervalMs = 10000;
+// The worker re-reads the backlog at least this often (the limit is soft by the sales of
+// about this long).
+inline constexpr int64_t kPgBacklogCheckMs = 50;
+
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);
 static_assert(kHoldTtlMsDefault <= kHoldTtlMsMax);

@@ -209,6 +209,39 @@ std::string GetBusyReplyThreshold(const ServerConfig&) {
   return std::to_string(internal::ScriptBusyThresholdMs());
 }
 
+std::string SetPgText(const Values& v, std::string* out, bool allow_empty) {
+  if (v.size() > 1 || (v.empty() && !allow_empty)) return "wrong number of arguments";
+  std::string s = v.empty() ? "" : v[0];
+  if (s.empty() && !allow_empty) return "argument must not be empty";
+  *out = s;
+  return "";
+}
+
+std::string SetPgInterval(ServerConfig& c, const Values& v) {
+  int64_t n = 0;
+  std::string e = SetInt(v, 10, 3600000, &n);
+  if (e.empty()) c.pg_sync_interval_ms = static_cast<uint64_t>(n);
+  return e;
+}
+
+std::string SetPgBacklogMax(ServerConfig& c, const Values& v) {
+  int64_t n = 0;
+  std::string e = SetInt(v, 1000, INT64_MAX, &n);
+  if (e.empty()) c.pg_backlog_max = static_cast<uint64_t>(n);
+  return e;
+}
+
+std::string SetPgSyncKeys(ServerConfig& c, const Values& in) {
+  Values v;
+  for (const std::string& s : in) {  // a quoted list arrives as one argument
+    std::vector<std::string> parts;
+    SplitInlineArgs(s, &parts);
+    v.insert(v.end(), parts.begin(), parts.end());
+  }
+  c.pg_sync_keys = v;
+  return "";
+}
+
 std::string GetDir(const ServerConfig& c) {
   char buf[PATH_MAX];
   if (realpath(c.dir.c_str(), buf) != nullptr) return buf;
@@ -265,6 +298,28 @@ constexpr Setting kSettings[] = {
      GetBusyReplyThreshold},
     {"logfile", "log file, empty = standard output (default \"\")", false, SetLogfile,
      [](const ServerConfig& c) { return c.logfile; }},
+    {"pg-url",
+     "PostgreSQL sync: libpq connection string or URI; empty = off (default \"\"); "
+     "docs/postgres.md",
+     false, [](ServerConfig& c, const Values& v) { return SetPgText(v, &c.pg_url, true); },
+     [](const ServerConfig& c) { return c.pg_url; }},
+    {"pg-sync-interval-ms", "PostgreSQL sync: milliseconds between rounds (default 1000)", false,
+     SetPgInterval, [](const ServerConfig& c) { return std::to_string(c.pg_sync_interval_ms); }},
+    {"pg-sync-keys",
+     "PostgreSQL sync: glob patterns of plain keys (strings, counters, sets) mirrored besides "
+     "inventory items (default none)",
+     false, SetPgSyncKeys, [](const ServerConfig& c) { return Join(c.pg_sync_keys); }},
+    {"pg-schema", "PostgreSQL sync: schema of the tables (default allot)", false,
+     [](ServerConfig& c, const Values& v) { return SetPgText(v, &c.pg_schema, false); },
+     [](const ServerConfig& c) { return c.pg_schema; }},
+    {"pg-node", "PostgreSQL sync: this node's row in sync_state (default allot)", false,
+     [](ServerConfig& c, const Values& v) { return SetPgText(v, &c.pg_node, false); },
+     [](const ServerConfig& c) { return c.pg_node; }},
+    {"pg-backlog-max",
+     "PostgreSQL sync: sale events kept for PostgreSQL at most; at the limit new sales get "
+     "TRYAGAIN (default 5000000)",
+     false, SetPgBacklogMax,
+     [](const ServerConfig& c) { return std::to_string(c.pg_backlog_max); }},
 };
 
 // Redis parameters accepted for compatibility, with Redis 7's defaults. Allot stores and
@@ -497,6 +552,7 @@ bool ParseCommandLine(int argc, const char* const* argv, ServerConfig& cfg, std:
 std::string HelpText() {
   std::string out =
       "Usage: allotd [/path/to/allotd.conf] [--name value ...]\n"
+      "       allotd --restore-from-pg <pg-url> --dir <dir> [--pg-schema s]\n"
       "       allotd --help | --version\n\n"
       "Every setting may be given in the config file (redis.conf syntax: `name value`)\n"
       "or as a flag `--name value`; flags override the file. Sizes take 1k 1kb 1m 1mb\n"

@@ -48,6 +48,13 @@ struct ServerConfig {
   std::string durability = "always";
   std::string loglevel = "notice";
   std::string logfile;  // empty = standard output
+  // PostgreSQL sync (docs/postgres.md); off while pg_url is empty.
+  std::string pg_url;
+  uint64_t pg_sync_interval_ms = 1000;
+  std::vector<std::string> pg_sync_keys;  // glob patterns of plain keys to mirror
+  std::string pg_schema = "allot";
+  std::string pg_node = "allot";
+  uint64_t pg_backlog_max = 5000000;
   // Accepted Redis parameters Allot has nothing to tune for: name -> value as reported.
   std::map<std::string, std::string> accepted;
 

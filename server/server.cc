@@ -380,6 +380,13 @@ bool Server::start() {
   ec.durability = cfg.durability == "none"       ? allot::Durability::kNone
                   : cfg.durability == "everysec" ? allot::Durability::kEverysec
                                                  : allot::Durability::kAlways;
+  ec.pg_url = cfg.pg_url;
+  ec.pg_sync_interval_ms = static_cast<uint32_t>(cfg.pg_sync_interval_ms);
+  ec.pg_sync_keys = cfg.pg_sync_keys;
+  ec.pg_schema = cfg.pg_schema;
+  ec.pg_node = cfg.pg_node;
+  ec.pg_backlog_max = cfg.pg_backlog_max;
+  ec.log_warning = [](std::string_view text) { LogWarning("{}", text); };
   try {
     engine_ = std::make_unique<allot::Engine>(ec);
   } catch (const std::exception& e) {

@@ -21,6 +21,31 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.loglevel, "notice");
 }
 
+TEST(Config, PostgresSyncSettings) {
+  ServerConfig c;
+  EXPECT_EQ(c.pg_url, "");  // off by default
+  EXPECT_EQ(c.pg_sync_interval_ms, 1000u);
+  EXPECT_TRUE(c.pg_sync_keys.empty());
+  EXPECT_EQ(c.pg_schema, "allot");
+  EXPECT_EQ(c.pg_backlog_max, 5000000u);
+  std::string err;
+  ASSERT_TRUE(
+      LoadConfigText("pg-url \"host=db user=allot\"\npg-sync-interval-ms 250\n"
+                     "pg-sync-keys cnt:* \"vip:* s:*\"\npg-schema shop\n"
+                     "pg-backlog-max 20000\n",
+                     c, &err))
+      << err;
+  EXPECT_EQ(c.pg_url, "host=db user=allot");
+  EXPECT_EQ(c.pg_sync_interval_ms, 250u);
+  EXPECT_EQ(c.pg_sync_keys, (std::vector<std::string>{"cnt:*", "vip:*", "s:*"}));
+  EXPECT_EQ(c.pg_schema, "shop");
+  EXPECT_EQ(c.pg_backlog_max, 20000u);
+  EXPECT_EQ(ConfigGet(c, "pg-sync-keys")[0].second, "cnt:* vip:* s:*");
+  EXPECT_FALSE(LoadConfigText("pg-sync-interval-ms 0\n", c, &err));
+  EXPECT_FALSE(LoadConfigText("pg-schema \"\"\n", c, &err));
+  EXPECT_FALSE(LoadConfigText("pg-backlog-max 10\n", c, &err));
+}
+
 TEST(Config, MemoryUnits) {
   int64_t v = 0;
   ASSERT_TRUE(ParseMemory("100", &v));

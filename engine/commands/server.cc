@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,7 +14,9 @@
 #include "engine/commands/family.h"
 #include "engine/commands/object_encoding.h"
 #include "engine/commands/server_info.h"
+#include "engine/engine_impl.h"
 #include "engine/keyspace/inventory.h"
+#include "engine/pgsync/pg_sync.h"
 #include "engine/runtime/clock.h"
 
 namespace allot::internal {
@@ -190,6 +193,40 @@ void AppendLine(std::string& out, std::string_view name, uint64_t v) {
   out.append("\r\n");
 }
 
+// PostgreSQL sync (docs/postgres.md).
+void InfoPgSyncLines(CmdCtx& ctx, std::string& out) {
+  PgSync* pg = ctx.engine->pg_sync();
+  if (pg == nullptr) {
+    out.append("pg_sync:off\r\n");
+    return;
+  }
+  PgSyncStatus s = pg->status();
+  out.append("pg_sync:" + s.state + "\r\n");
+  if (!s.last_error.empty()) {
+    std::string e = s.last_error;
+    for (char& c : e) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    out.append("pg_last_error:" + e + "\r\n");
+  }
+  AppendLine(out, "pg_synced_lsn", s.synced_lsn);
+  AppendLine(out, "pg_lag_records", s.durable_lsn - std::min(s.durable_lsn, s.synced_lsn));
+  char lag[32];
+  std::snprintf(lag, sizeof lag, "%.3f", static_cast<double>(s.lag_ms) / 1000.0);
+  out.append("pg_lag_seconds:" + std::string(lag) + "\r\n");
+  AppendLine(out, "pg_caught_up", s.caught_up ? 1 : 0);
+  AppendLine(out, "pg_backlog_events",
+             static_cast<uint64_t>(std::max<int64_t>(0, s.backlog_events)));
+  AppendLine(out, "pg_backlog_max", s.backlog_max);
+  AppendLine(out, "pg_backlog_warning", s.backlog_warning ? 1 : 0);
+  AppendLine(out, "pg_refusing_sales", s.refusing_sales ? 1 : 0);
+  AppendLine(out, "pg_transactions", s.transactions);
+  AppendLine(out, "pg_statements", s.statements);
+  AppendLine(out, "pg_purchase_rows_sent", s.purchases_rows);
+  AppendLine(out, "pg_rows_sent", s.rows);
+  AppendLine(out, "pg_reconnects", s.reconnects);
+}
+
 void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
   ShardStats sum;
   for (ShardState* s : ctx.shards) {
@@ -203,6 +240,7 @@ void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
     AppendLine(out, "used_memory", mi.uordblks + mi.hblkhd);
   } else if (section == "persistence") {
     out.append("loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n");
+    InfoPgSyncLines(ctx, out);
   } else if (section == "stats") {
     AppendLine(out, "expired_keys", sum.expired_keys);
     AppendLine(out, "evicted_keys", 0);

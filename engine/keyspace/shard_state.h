@@ -14,6 +14,7 @@ namespace allot::internal {
 
 class Reactor;
 struct InventoryTimers;
+struct PgTracker;
 
 struct ShardStats {
   uint64_t expired_keys = 0;
@@ -47,6 +48,8 @@ struct ShardState {
   // watches.empty() first: one branch when nobody watches.
   WatchTable watches;
   ScriptRunSlot script;
+  // PostgreSQL sync's dirty keys (engine/pgsync/tracker.h); nullptr when sync is off.
+  std::unique_ptr<PgTracker> pg;
   // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
   uint64_t rng_state;
   uint64_t next_random() {
