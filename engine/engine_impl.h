@@ -18,6 +18,7 @@
 #include <allot/engine.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -85,9 +86,20 @@ class EngineImpl {
   Wal* wal() { return wal_.get(); }
 
   // Takes a checkpoint of every shard and trims the log before it (engine/wal/
-  // checkpoint.h); waits for it. Returns "" or why it failed. Application threads only
-  // (it waits for the shards and for the log writer). Requires the WAL.
+  // checkpoint.h); waits for it (and first for one already in flight). Returns "" or why
+  // it failed. Application threads only (it waits for the shards and for the log writer).
   std::string checkpoint();
+  // Starts a checkpoint without waiting; on_done (may be empty) runs on the log writer
+  // thread with "" or the error once it is over. Returns false, and starts nothing, if
+  // one is already in flight or there is no WAL. Any thread.
+  bool begin_checkpoint(std::function<void(const std::string& error)> on_done);
+  bool checkpoint_in_progress() const { return checkpoint_running_.load(); }
+  // BGSAVE SCHEDULE: start one as soon as the one in flight is over.
+  void schedule_checkpoint() { checkpoint_scheduled_.store(true); }
+  bool last_checkpoint_ok() const { return last_checkpoint_ok_.load(); }
+  // LASTSAVE: Unix seconds of the last completed checkpoint (also one found at start), or
+  // of the engine's start when there is none (as Redis before its first save).
+  int64_t last_save_unix_s() const;
 
  private:
   // Completes a command that ran: through the WAL if it is a logged write, else at once.
@@ -101,8 +113,12 @@ class EngineImpl {
   void replay(const WalRecordView& record);
   // Puts one key of a checkpoint into its shard at start.
   void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
-  // Posts the all-shards transaction that builds job's image and hands it to the WAL.
+  // Posts the all-shards transaction that marks the checkpoint's start (job's LSN) and
+  // starts every shard's background save. checkpoint_running_ must be set by the caller.
   void start_checkpoint(std::shared_ptr<CheckpointJob> job);
+  // A background step of shard_id's checkpoint, if one runs; returns whether it wants
+  // another step at once.
+  bool checkpoint_tick(unsigned shard_id);
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);
@@ -116,6 +132,11 @@ class EngineImpl {
   std::atomic<bool> stopped_{false};
   std::mutex multi_mu_;
   std::unique_ptr<Wal> wal_;
+  std::vector<std::unique_ptr<ShardCheckpoint>> shard_checkpoints_;  // one per shard
+  std::atomic<bool> checkpoint_running_{false};
+  std::atomic<bool> checkpoint_scheduled_{false};
+  std::atomic<bool> last_checkpoint_ok_{true};
+  int64_t start_unix_s_ = 0;
 };
 
 }  // namespace allot::internal

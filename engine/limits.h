@@ -71,6 +71,15 @@ inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
 // records since the last checkpoint) that triggers one; 0 turns the trigger off.
 inline constexpr size_t kCheckpointChunkBytes = 1 << 20;
 inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
+// Incremental checkpoints: one background step of a shard examines at most this many
+// entries (or buckets) and runs at most kCheckpointStepUsMax (the longest pause it adds
+// to the shard's other work); the shards stop scanning while more than
+// kCheckpointBacklogBytesMax of chunks wait for the checkpoint store's thread.
+inline constexpr size_t kCheckpointStepEntriesMax = 4096;
+inline constexpr int64_t kCheckpointStepUsMax = 1000;
+inline constexpr size_t kCheckpointBacklogBytesMax = size_t{32} << 20;
+// Default time trigger: a checkpoint at least this often when anything was written.
+inline constexpr uint64_t kCheckpointIntervalSDefault = 300;
 // After a failed commit (disk full), how often the writer retries the stuck records.
 inline constexpr int64_t kWalRetryIntervalMs = 100;
 

@@ -350,6 +350,8 @@ bool Server::start() {
   ec.durability = cfg.durability == "none"       ? allot::Durability::kNone
                   : cfg.durability == "everysec" ? allot::Durability::kEverysec
                                                  : allot::Durability::kAlways;
+  ec.checkpoint_log_records = cfg.checkpoint_log_records;
+  ec.checkpoint_interval_s = cfg.checkpoint_interval_s;
   try {
     engine_ = std::make_unique<allot::Engine>(ec);
   } catch (const std::exception& e) {
@@ -582,6 +584,17 @@ int Server::wait_and_stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (live_sockets.load() > 0) LogWarning("{} sockets still open at exit", live_sockets.load());
+  // No client is served any more: a final checkpoint makes the next start replay nothing.
+  if (engine_->impl().wal() != nullptr && save_on_shutdown_.load()) {
+    LogWarning("Saving the final checkpoint before exiting.");
+    std::string err = engine_->impl().checkpoint();
+    if (err.empty()) {
+      LogWarning("Checkpoint saved at LSN {}.", engine_->impl().wal()->stats().checkpoint_lsn);
+    } else {
+      // Nothing is lost: the log still holds every write; the next start replays it.
+      LogWarning("Error saving the final checkpoint: {}", err);
+    }
+  }
   engine_->impl().shutdown();
   LogWarning("Allot is now ready to exit, bye bye...");
   return 0;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -84,7 +85,7 @@ TEST_F(CheckpointTest, RestartLoadsTheCheckpointAndReplaysOnlyTheTail) {
   EXPECT_EQ(s.checkpoint_lsn, 101u);
   EXPECT_EQ(s.checkpoint_keys, 105u);
   EXPECT_EQ(s.log_records, 0u);
-  std::printf("checkpoint of %llu keys: pause %llu us, write %llu us\n",
+  std::printf("checkpoint of %llu keys: start pause %llu us, write %llu us\n",
               static_cast<unsigned long long>(s.checkpoint_keys),
               static_cast<unsigned long long>(s.checkpoint_pause_us_last),
               static_cast<unsigned long long>(s.checkpoint_write_us_last));
@@ -216,12 +217,13 @@ TEST_F(CheckpointTest, DamagedChunkRefusesToStart) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
   mdb_env_set_maxdbs(env, 4);
-  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0644), 0);
+  ASSERT_EQ(mdb_env_open(env, (dir_ + "/checkpoint").c_str(), 0, 0644), 0);
   MDB_txn* txn = nullptr;
   mdb_txn_begin(env, nullptr, 0, &txn);
   MDB_dbi dbi;
   ASSERT_EQ(mdb_dbi_open(txn, "checkpoint", 0, &dbi), 0);
-  std::string key("c\0\0\0\0\0\0\0\0", 9);
+  // Chunk 0 of checkpoint id 1.
+  std::string key("c\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0", 17);
   MDB_val k{key.size(), key.data()}, v;
   ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
   std::string bytes(static_cast<const char*>(v.mv_data), v.mv_size);
@@ -234,38 +236,66 @@ TEST_F(CheckpointTest, DamagedChunkRefusesToStart) {
     Open(4);
     FAIL() << "opened a damaged checkpoint";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "allot: the checkpoint in " + dir_ +
-                  " is damaged: chunk 0: checksum mismatch; refusing to start rather than lose "
-                  "acknowledged writes");
+    EXPECT_EQ(std::string(e.what()), "allot: the checkpoint in " + dir_ +
+                                         "/checkpoint is damaged: chunk 0: checksum mismatch; "
+                                         "refusing to start rather than lose "
+                                         "acknowledged writes");
   }
 }
 
+// The pauses of an incremental checkpoint: the all-shards step at its start and the
+// longest background step of any shard. ALLOT_CKPT_KEYS=1000000 (or 10000000) for the
+// figures in docs/benchmarks.md; writers run during it.
 TEST_F(CheckpointTest, PauseForManyKeys) {
   Open(2);
-  constexpr int kKeys = 200000;
+  const char* env = std::getenv("ALLOT_CKPT_KEYS");
+  const int keys = env != nullptr ? std::atoi(env) : 200000;
   for (unsigned sh = 0; sh < 2; ++sh) {
     engine_->impl().run_on_shard(sh, [&](internal::ShardState& s) {
-      for (int i = 0; i < kKeys; ++i) {
+      for (int i = 0; i < keys; ++i) {
         std::string k = "key:" + std::to_string(i);
         if (engine_->shard_of(k) == sh) s.dbs[0].insert(k, internal::StringValue("value"), 0);
       }
     });
   }
-  ASSERT_EQ(engine_->impl().checkpoint(), "");
-  internal::WalStats s = Stats();
-  EXPECT_EQ(s.checkpoint_keys, uint64_t{kKeys});
-  std::printf("checkpoint of %d keys: pause %llu us (all shards parked), write %llu us\n", kKeys,
-              static_cast<unsigned long long>(s.checkpoint_pause_us_last),
-              static_cast<unsigned long long>(s.checkpoint_write_us_last));
-  engine_.reset();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> writes{0};
+  std::thread writer([&] {
+    for (uint64_t i = 0; !stop.load(); ++i) {
+      ASSERT_EQ(Set("key:" + std::to_string(i * 7919 % keys), "w" + std::to_string(i)), Ok());
+      ++writes;
+    }
+  });
   auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(engine_->impl().checkpoint(), "");
+  auto total_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  stop = true;
+  writer.join();
+  internal::WalStats s = Stats();
+  EXPECT_EQ(s.checkpoint_keys, uint64_t{static_cast<uint64_t>(keys)});
+  std::printf(
+      "checkpoint of %d keys: start pause %llu us, longest shard step %llu us (cpu %llu us), "
+      "total %lld ms, %llu chunks, %llu MB, %llu writes meanwhile\n",
+      keys, static_cast<unsigned long long>(s.checkpoint_pause_us_last),
+      static_cast<unsigned long long>(s.checkpoint_step_us_last),
+      static_cast<unsigned long long>(s.checkpoint_step_cpu_us_last),
+      static_cast<long long>(total_ms), static_cast<unsigned long long>(s.checkpoint_chunks_last),
+      static_cast<unsigned long long>(s.checkpoint_bytes_last >> 20),
+      static_cast<unsigned long long>(writes.load()));
+  EXPECT_LT(s.checkpoint_pause_us_last, 50000u);
+  auto before = DumpState(*engine_);
+  engine_.reset();
+  t0 = std::chrono::steady_clock::now();
   Open(2);
-  std::printf("recovery of %d keys from the checkpoint: %lld ms\n", kKeys,
+  std::printf("recovery of %d keys from the checkpoint (+ %llu records): %lld ms\n", keys,
+              static_cast<unsigned long long>(Stats().recovered_records),
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::chrono::steady_clock::now() - t0)
                                          .count()));
-  EXPECT_EQ(Run({"DBSIZE"}), Int(kKeys));
+  EXPECT_EQ(Run({"DBSIZE"}), Int(keys));
+  EXPECT_EQ(DumpState(*engine_), before);
 }
 
 TEST_F(CheckpointTest, LogAsRecordsTheEffectNotTheCommand) {
