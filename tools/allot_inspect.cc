@@ -70,6 +70,7 @@ struct Inspector {
   MDB_txn* txn = nullptr;
   MDB_dbi log = 0, ckpt = 0;
   bool has_ckpt_db = false;
+  uint64_t checkpoint_lsn = 0;
   std::string damage;  // the first damage found
 
   void damaged(const std::string& what) {
@@ -120,6 +121,15 @@ struct Inspector {
       }
     }
     mdb_cursor_close(cur);
+    if (n > 0 && first > checkpoint_lsn + 1) {
+      damaged("log: the checkpoint is at LSN " + std::to_string(checkpoint_lsn) +
+              " but the log starts at LSN " + std::to_string(first) + " (records missing)");
+    }
+    if (n > 0 && first <= checkpoint_lsn) {
+      std::printf("log: records up to LSN %llu are covered by the checkpoint (kept, not "
+                  "replayed)\n",
+                  static_cast<unsigned long long>(checkpoint_lsn));
+    }
     if (n == 0) {
       std::printf("log: empty\n");
     } else {
@@ -142,6 +152,7 @@ struct Inspector {
       damaged("checkpoint: " + err);
       return;
     }
+    checkpoint_lsn = meta.lsn;
     std::printf("checkpoint: id %llu, LSN %llu, %llu keys in %llu chunks, taken %s\n",
                 static_cast<unsigned long long>(meta.id), static_cast<unsigned long long>(meta.lsn),
                 static_cast<unsigned long long>(meta.keys),
@@ -244,10 +255,24 @@ int main(int argc, char** argv) {
                  mdb_strerror(rc));
     return 2;
   }
-  in.has_ckpt_db = mdb_dbi_open(in.txn, "checkpoint", 0, &in.ckpt) == 0;
+  // Checkpoints live in their own environment, <dir>/checkpoint (checkpoint_store.h).
+  MDB_env* cenv = nullptr;
+  MDB_txn* ctxn = nullptr;
+  mdb_env_create(&cenv);
+  mdb_env_set_maxdbs(cenv, 2);
+  std::string cdir = in.opt.dir + "/checkpoint";
+  MDB_txn* log_txn = in.txn;
+  if (mdb_env_open(cenv, cdir.c_str(), MDB_RDONLY, 0644) == 0 &&
+      mdb_txn_begin(cenv, nullptr, MDB_RDONLY, &ctxn) == 0) {
+    in.has_ckpt_db = mdb_dbi_open(ctxn, "checkpoint", 0, &in.ckpt) == 0;
+    in.txn = ctxn;
+  }
   in.checkpoint_pass();
+  in.txn = log_txn;
   in.log_pass();
   mdb_txn_abort(in.txn);
+  if (ctxn != nullptr) mdb_txn_abort(ctxn);
+  mdb_env_close(cenv);
   mdb_env_close(env);
   if (!in.damage.empty()) {
     std::printf("DAMAGED: %s\n", in.damage.c_str());

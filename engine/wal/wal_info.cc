@@ -63,6 +63,7 @@ void AppendWalLines(EngineImpl& engine, const WalStats& s, std::string& out) {
   Line(out, "wal_group_records_max", s.group_records_max);
   Line(out, "wal_syncs", s.syncs);
   Line(out, "wal_commit_us_avg", s.groups == 0 ? 0 : s.commit_us_total / s.groups);
+  Line(out, "wal_commit_us_sum", s.commit_us_total);
   Line(out, "wal_commit_us_last", s.commit_us_last);
   Line(out, "wal_commit_us_max", s.commit_us_max);
   const auto& h = s.commit_us_histogram;
