@@ -211,8 +211,7 @@ TEST(DurabilityIntegration, InspectToolFindsACorruptedByte) {
   ASSERT_GT(CorruptByte(d.dir + "/data.mdb", "LOGGED-VALUE-MARKER"), 0);
   out = Shell(std::string(ALLOT_INSPECT_PATH) + " " + d.dir, &status);
   EXPECT_EQ(status, 1) << out;
-  EXPECT_NE(out.find("DAMAGED: log at LSN 3: payload checksum mismatch"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("DAMAGED: log at LSN 3: payload checksum mismatch"), std::string::npos) << out;
   {
     AllotdProcess s(d.dir);
     EXPECT_FALSE(s.started());
@@ -454,10 +453,11 @@ TEST(DurabilityIntegration, CrashHarnessKillsAllotdUnderInventoryLoad) {
   for (Worker& w : workers) w.resolve(c.get());
   CheckEverything(c.get(), workers);
   for (Worker& w : workers) acked_total += w.acked;
-  std::printf("crash harness: %d kills, %llu acknowledged writes checked, %llu checkpoints "
-              "completed\n",
-              rounds, static_cast<unsigned long long>(acked_total),
-              static_cast<unsigned long long>(checkpoints));
+  std::printf(
+      "crash harness: %d kills, %llu acknowledged writes checked, %llu checkpoints "
+      "completed\n",
+      rounds, static_cast<unsigned long long>(acked_total),
+      static_cast<unsigned long long>(checkpoints));
   EXPECT_GT(acked_total, 0u);
 }
 

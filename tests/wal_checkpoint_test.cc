@@ -286,7 +286,10 @@ TEST_F(CheckpointTest, PauseForManyKeys) {
       static_cast<unsigned long long>(s.checkpoint_bytes_last >> 20),
       static_cast<unsigned long long>(writes.load()));
   EXPECT_LT(s.checkpoint_pause_us_last, 50000u);
-  auto before = DumpState(*engine_);
+  // Above 2M keys the exact comparison (two full copies) costs more than the run itself.
+  const bool compare = keys <= 2000000;
+  std::map<std::string, std::string> before;
+  if (compare) before = DumpState(*engine_);
   engine_.reset();
   t0 = std::chrono::steady_clock::now();
   Open(2);
@@ -296,7 +299,9 @@ TEST_F(CheckpointTest, PauseForManyKeys) {
                                          std::chrono::steady_clock::now() - t0)
                                          .count()));
   EXPECT_EQ(Run({"DBSIZE"}), Int(keys));
-  EXPECT_EQ(DumpState(*engine_), before);
+  if (compare) {
+    EXPECT_EQ(DumpState(*engine_), before);
+  }
 }
 
 // A crash after the checkpoint store committed a checkpoint but before the log was

@@ -126,9 +126,10 @@ struct Inspector {
               " but the log starts at LSN " + std::to_string(first) + " (records missing)");
     }
     if (n > 0 && first <= checkpoint_lsn) {
-      std::printf("log: records up to LSN %llu are covered by the checkpoint (kept, not "
-                  "replayed)\n",
-                  static_cast<unsigned long long>(checkpoint_lsn));
+      std::printf(
+          "log: records up to LSN %llu are covered by the checkpoint (kept, not "
+          "replayed)\n",
+          static_cast<unsigned long long>(checkpoint_lsn));
     }
     if (n == 0) {
       std::printf("log: empty\n");

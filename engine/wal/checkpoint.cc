@@ -197,7 +197,7 @@ void ShardCheckpoint::begin(EmitFn emit) {
   keys_ = 0;
   longest_step_us_ = 0;
   longest_step_cpu_us_ = 0;
-  chunk_.reserve(limits::kCheckpointChunkBytes + 4096);
+  chunk_.reserve(limits::kCheckpointChunkBytes + 16384);
   chunk_.assign(4, '\0');
   for (int db = 0; db < limits::kDatabaseCount; ++db) {
     sinks_[db].owner = this;
@@ -221,7 +221,7 @@ void ShardCheckpoint::flush_chunk() {
   // Sealed (CRC) by the checkpoint store's thread, not here: the shard's step stays short.
   emit_(std::move(chunk_));
   chunk_ = std::string();
-  chunk_.reserve(limits::kCheckpointChunkBytes + 4096);  // no copies while it grows
+  chunk_.reserve(limits::kCheckpointChunkBytes + 16384);  // no copies while it grows
   chunk_.assign(4, '\0');
 }
 
