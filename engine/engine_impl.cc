@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
@@ -114,6 +115,7 @@ ShardState& CmdCtx::shard_of(std::string_view key) {
 }
 
 EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
+  start_unix_s_ = RealClockMs() / 1000;
   unsigned n = cfg.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   ALLOT_CHECK(n <= limits::kShardsMax);
@@ -148,9 +150,11 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
           load_checkpoint_entry(db, key, std::move(value), expire_at_ms);
         },
         [this](const WalRecordView& r) { replay(r); });
-    // The writer starts checkpoints itself when the log grows; nobody waits for those.
-    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records,
-                                 [this] { start_checkpoint(std::make_shared<CheckpointJob>()); });
+    for (auto& s : shards_) shard_checkpoints_.push_back(std::make_unique<ShardCheckpoint>(*s));
+    // The writer starts checkpoints itself when the log grows or time passes; nobody
+    // waits for those (and none starts while another is in flight).
+    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records, cfg.checkpoint_interval_s,
+                                 [this] { begin_checkpoint(nullptr); });
     // Nothing is trimmed until PostgreSQL has confirmed a position (pg_sync.h).
     if (pg_shared_ != nullptr) wal_->set_trim_floor(0);
     wal_->start();
@@ -199,6 +203,9 @@ int64_t EngineImpl::now_ms() const { return cfg_.clock_ms ? cfg_.clock_ms() : Re
 
 int64_t EngineImpl::tick(unsigned shard_id) {
   int64_t wait_ms = cfg_.active_expire_interval_ms;
+  // While a checkpoint is saved, the shard steps as often as its other work allows (0 =
+  // poll: the reactor serves its sockets and inbox between steps).
+  if (wal_ != nullptr && checkpoint_tick(shard_id)) wait_ms = 0;
   if (!active_expire_enabled()) return wait_ms;
   ShardState& shard = *shards_[shard_id];
   int64_t now = now_ms();
@@ -315,25 +322,42 @@ void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value
   }
 }
 
+bool EngineImpl::checkpoint_tick(unsigned shard_id) {
+  ShardCheckpoint& c = *shard_checkpoints_[shard_id];
+  if (!c.active()) return false;
+  // Back-pressure: the writer has enough chunks to write; commands still save what they
+  // touch, so the image stays exact, only the scan waits. Poll again after 1 ms.
+  CheckpointStore& store = wal_->checkpoints();
+  if (store.backlog_bytes() >= limits::kCheckpointBacklogBytesMax) return false;
+  if (!c.step(limits::kCheckpointStepEntriesMax, limits::kCheckpointStepUsMax)) return true;
+  store.shard_done(shard_id, c.keys(), c.longest_step_us(), c.longest_step_cpu_us());
+  return false;
+}
+
 void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
   ALLOT_CHECK(wal_ != nullptr);
   std::vector<unsigned> all(shards_.size());
   for (unsigned i = 0; i < all.size(); ++i) all[i] = i;
+  job->shards = shard_count();
   auto body = [this, job] {
-    // Every shard is parked: the image is one consistent point. Its marker goes into the
-    // log queue before any shard runs again (checkpoint.h).
+    // Every shard is parked: this is the consistent point. O(1) per database: a new
+    // checkpoint epoch; the marker goes into the log queue before any shard runs again
+    // (checkpoint.h, docs/durability.md).
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<ShardState*> held;
-    for (auto& s : shards_) held.push_back(s.get());
-    job->error = BuildCheckpointImage(held, job->image);
+    job->created_ms = RealClockMs();
+    for (auto& c : shard_checkpoints_) {
+      c->begin([this](std::string chunk) { wal_->checkpoints().chunk(std::move(chunk)); });
+    }
     job->pause_us = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count());
-    wal_->submit_checkpoint(job);
+    wal_->submit_checkpoint_begin(job);
   };
   std::lock_guard<std::mutex> lock(multi_mu_);
   if (stopped_.load()) {  // see shutdown()
     job->error = "the engine is shutting down";
+    checkpoint_running_.store(false);
+    if (job->on_done) job->on_done(*job);
     job->done.store(1);
     job->done.notify_all();
     return;
@@ -342,13 +366,49 @@ void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
   for (unsigned s : txn->shards()) reactors_[s]->post_unbounded(new TxnArrivalTask(txn));
 }
 
+bool EngineImpl::begin_checkpoint(std::function<void(const std::string& error)> on_done) {
+  if (wal_ == nullptr || checkpoint_running_.exchange(true)) return false;
+  auto job = std::make_shared<CheckpointJob>();
+  job->on_done = [this, on_done = std::move(on_done)](const CheckpointJob& j) {
+    last_checkpoint_ok_.store(j.error.empty());
+    checkpoint_running_.store(false);
+    if (on_done) on_done(j.error);
+    // BGSAVE SCHEDULE while this one ran: the next starts now (from the writer thread,
+    // as the automatic triggers do).
+    if (checkpoint_scheduled_.exchange(false)) begin_checkpoint(nullptr);
+  };
+  start_checkpoint(job);
+  return true;
+}
+
+int64_t EngineImpl::last_save_unix_s() const {
+  if (wal_ != nullptr) {
+    int64_t ms = wal_->stats().checkpoint_unix_ms;
+    if (ms > 0) return ms / 1000;
+  }
+  return start_unix_s_;
+}
+
 std::string EngineImpl::checkpoint() {
   if (wal_ == nullptr) return "no write-ahead log (memory only)";
   ALLOT_CHECK(Reactor::current() == nullptr);
-  auto job = std::make_shared<CheckpointJob>();
-  start_checkpoint(job);
-  while (job->done.load(std::memory_order_acquire) == 0) job->done.wait(0);
-  return job->error;
+  for (;;) {
+    std::atomic<uint32_t> done{0};
+    std::string error;
+    bool started = begin_checkpoint([&](const std::string& e) {
+      error = e;
+      done.store(1, std::memory_order_release);
+      done.notify_all();
+    });
+    if (started) {
+      while (done.load(std::memory_order_acquire) == 0) done.wait(0);
+      return error;
+    }
+    if (stopped_.load()) return "the engine is shutting down";
+    // One is in flight: wait for it, then take ours (it must cover every write before
+    // this call, which the running one may not).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void EngineImpl::replay(const WalRecordView& record) {
@@ -496,7 +556,10 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     ctx.engine = this;
     ctx.session = &session;
     ctx.now_ms = now_ms();
-    return sink->deliver(spec->handler(ctx, args));
+    ctx.sink = sink;
+    Reply reply = spec->handler(ctx, args);
+    if (!ctx.reply_deferred) sink->deliver(std::move(reply));
+    return;
   }
 
   Reactor* here = Reactor::current();

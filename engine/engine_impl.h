@@ -18,6 +18,7 @@
 #include <allot/engine.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -102,9 +103,20 @@ class EngineImpl {
   Wal* wal() { return wal_.get(); }
 
   // Takes a checkpoint of every shard and trims the log before it (engine/wal/
-  // checkpoint.h); waits for it. Returns "" or why it failed. Application threads only
-  // (it waits for the shards and for the log writer). Requires the WAL.
+  // checkpoint.h); waits for it (and first for one already in flight). Returns "" or why
+  // it failed. Application threads only (it waits for the shards and for the log writer).
   std::string checkpoint();
+  // Starts a checkpoint without waiting; on_done (may be empty) runs on the log writer
+  // thread with "" or the error once it is over. Returns false, and starts nothing, if
+  // one is already in flight or there is no WAL. Any thread.
+  bool begin_checkpoint(std::function<void(const std::string& error)> on_done);
+  bool checkpoint_in_progress() const { return checkpoint_running_.load(); }
+  // BGSAVE SCHEDULE: start one as soon as the one in flight is over.
+  void schedule_checkpoint() { checkpoint_scheduled_.store(true); }
+  bool last_checkpoint_ok() const { return last_checkpoint_ok_.load(); }
+  // LASTSAVE: Unix seconds of the last completed checkpoint (also one found at start), or
+  // of the engine's start when there is none (as Redis before its first save).
+  int64_t last_save_unix_s() const;
 
   // PostgreSQL sync (engine/pgsync/pg_sync.h), or nullptr when cfg.pg_url is empty.
   PgSync* pg_sync() { return pg_sync_.get(); }
@@ -124,8 +136,12 @@ class EngineImpl {
                       const std::function<void(const std::string&)>& fail);
   // Puts one key of a checkpoint into its shard at start.
   void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
-  // Posts the all-shards transaction that builds job's image and hands it to the WAL.
+  // Posts the all-shards transaction that marks the checkpoint's start (job's LSN) and
+  // starts every shard's background save. checkpoint_running_ must be set by the caller.
   void start_checkpoint(std::shared_ptr<CheckpointJob> job);
+  // A background step of shard_id's checkpoint, if one runs; returns whether it wants
+  // another step at once.
+  bool checkpoint_tick(unsigned shard_id);
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);
@@ -143,6 +159,11 @@ class EngineImpl {
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<PgShared> pg_shared_;
   std::unique_ptr<PgSync> pg_sync_;
+  std::vector<std::unique_ptr<ShardCheckpoint>> shard_checkpoints_;  // one per shard
+  std::atomic<bool> checkpoint_running_{false};
+  std::atomic<bool> checkpoint_scheduled_{false};
+  std::atomic<bool> last_checkpoint_ok_{true};
+  int64_t start_unix_s_ = 0;
 };
 
 }  // namespace allot::internal

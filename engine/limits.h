@@ -82,11 +82,21 @@ inline constexpr size_t kWalQueueNodesInitial = 16384;
 inline constexpr uint64_t kWalMapBytesInitial = uint64_t{64} << 30;
 // `everysec`: the log is synced at least this often.
 inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
-// Checkpoints: bytes per LMDB value of the image (a few pages: large values go to
-// LMDB overflow pages, which it allocates contiguously), and the default log size (in
-// records since the last checkpoint) that triggers one; 0 turns the trigger off.
-inline constexpr size_t kCheckpointChunkBytes = 1 << 20;
+// Checkpoints: bytes per LMDB value of the image (LMDB overflow pages, allocated
+// contiguously). Kept with its slack under glibc's 128 KiB mmap threshold, so a shard's
+// chunk buffer comes from the heap instead of fresh page-faulting mmaps in every step.
+// And the default log size (records since the last checkpoint) that triggers one.
+inline constexpr size_t kCheckpointChunkBytes = size_t{96} << 10;
 inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
+// Incremental checkpoints: one background step of a shard examines at most this many
+// entries (or buckets) and runs at most kCheckpointStepUsMax (the longest pause it adds
+// to the shard's other work); the shards stop scanning while more than
+// kCheckpointBacklogBytesMax of chunks wait for the checkpoint store's thread.
+inline constexpr size_t kCheckpointStepEntriesMax = 4096;
+inline constexpr int64_t kCheckpointStepUsMax = 1000;
+inline constexpr size_t kCheckpointBacklogBytesMax = size_t{32} << 20;
+// Default time trigger: a checkpoint at least this often when anything was written.
+inline constexpr uint64_t kCheckpointIntervalSDefault = 300;
 // After a failed commit (disk full), how often the writer retries the stuck records.
 inline constexpr int64_t kWalRetryIntervalMs = 100;
 

@@ -189,6 +189,20 @@ std::string SetDurability(ServerConfig& c, const Values& v) {
   return "argument(s) must be one of the following: always, everysec, none";
 }
 
+std::string SetCheckpointLogRecords(ServerConfig& c, const Values& v) {
+  int64_t n = 0;
+  std::string e = SetInt(v, 0, INT64_MAX, &n);
+  if (e.empty()) c.checkpoint_log_records = static_cast<uint64_t>(n);
+  return e;
+}
+
+std::string SetCheckpointIntervalS(ServerConfig& c, const Values& v) {
+  int64_t n = 0;
+  std::string e = SetInt(v, 0, INT_MAX, &n);
+  if (e.empty()) c.checkpoint_interval_s = static_cast<uint64_t>(n);
+  return e;
+}
+
 std::string SetLogfile(ServerConfig& c, const Values& v) {
   if (v.size() != 1) return "wrong number of arguments";
   c.logfile = v[0];
@@ -289,6 +303,16 @@ constexpr Setting kSettings[] = {
     {"durability",
      "always (reply after the WAL commit), everysec or none (memory only); default always", false,
      SetDurability, [](const ServerConfig& c) { return c.durability; }},
+    {"checkpoint-log-records",
+     "take a checkpoint (and trim the log) every this many log records, 0 = never (default "
+     "1000000)",
+     false, SetCheckpointLogRecords,
+     [](const ServerConfig& c) { return std::to_string(c.checkpoint_log_records); }},
+    {"checkpoint-interval-s",
+     "take a checkpoint at least this often (seconds) while anything was written, 0 = never "
+     "(default 300)",
+     false, SetCheckpointIntervalS,
+     [](const ServerConfig& c) { return std::to_string(c.checkpoint_interval_s); }},
     {"loglevel", "debug, verbose, notice or warning (default notice)", true, SetLoglevel,
      [](const ServerConfig& c) { return c.loglevel; }},
     {"busy-reply-threshold",

@@ -46,6 +46,10 @@ struct ServerConfig {
       {0, 0, 0}, {256ull << 20, 64ull << 20, 60}, {32ull << 20, 8ull << 20, 60}};
   // Write-ahead log mode, named as Redis's appendfsync: always | everysec | none.
   std::string durability = "always";
+  // Checkpoint triggers (docs/durability.md): every this many log records, and at least
+  // every this many seconds while anything was written; 0 = that trigger off.
+  uint64_t checkpoint_log_records = 1000000;
+  uint64_t checkpoint_interval_s = 300;
   std::string loglevel = "notice";
   std::string logfile;  // empty = standard output
   // PostgreSQL sync (docs/postgres.md); off while pg_url is empty.

@@ -189,10 +189,30 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (name == "SLOWLOG") return server_.slowlog().command(args);
   if (name == "LATENCY") return server_.latency().command(args);
   if (name == "SHUTDOWN") {
-    if (args.size() >= 2 && Is(args[1], "ABORT"))
+    // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT. NOW and FORCE change nothing here
+    // (there are no replicas to wait for, and a failed final checkpoint loses nothing).
+    bool save = true, nosave = false, abort = false;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (Is(args[i], "NOSAVE")) {
+        nosave = true;
+      } else if (Is(args[i], "SAVE")) {
+        save = true;
+      } else if (Is(args[i], "ABORT")) {
+        abort = true;
+      } else if (!Is(args[i], "NOW") && !Is(args[i], "FORCE")) {
+        return Reply::Error("ERR syntax error");
+      }
+    }
+    if (abort) {
+      if (args.size() != 2) return Reply::Error("ERR syntax error");
       return Reply::Error("ERR No shutdown in progress.");
+    }
+    if (nosave && args.size() > 1 &&
+        std::any_of(args.begin() + 1, args.end(), [](auto a) { return Is(a, "SAVE"); })) {
+      return Reply::Error("ERR syntax error");
+    }
     LogWarning("User requested shutdown...");
-    server_.request_shutdown();
+    server_.request_shutdown(save && !nosave);
     reply_mode_ = ReplyMode::kOff;  // Redis closes the connection without a reply
     close_after_reply();
     return Reply::Ok();

@@ -387,6 +387,8 @@ bool Server::start() {
   ec.pg_node = cfg.pg_node;
   ec.pg_backlog_max = cfg.pg_backlog_max;
   ec.log_warning = [](std::string_view text) { LogWarning("{}", text); };
+  ec.checkpoint_log_records = cfg.checkpoint_log_records;
+  ec.checkpoint_interval_s = cfg.checkpoint_interval_s;
   try {
     engine_ = std::make_unique<allot::Engine>(ec);
   } catch (const std::exception& e) {
@@ -631,6 +633,17 @@ int Server::wait_and_stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (live_sockets.load() > 0) LogWarning("{} sockets still open at exit", live_sockets.load());
+  // No client is served any more: a final checkpoint makes the next start replay nothing.
+  if (engine_->impl().wal() != nullptr && save_on_shutdown_.load()) {
+    LogWarning("Saving the final checkpoint before exiting.");
+    std::string err = engine_->impl().checkpoint();
+    if (err.empty()) {
+      LogWarning("Checkpoint saved at LSN {}.", engine_->impl().wal()->stats().checkpoint_lsn);
+    } else {
+      // Nothing is lost: the log still holds every write; the next start replays it.
+      LogWarning("Error saving the final checkpoint: {}", err);
+    }
+  }
   engine_->impl().shutdown();
   LogWarning("Allot is now ready to exit, bye bye...");
   return 0;

@@ -101,7 +101,11 @@ class Server {
   // Blocks until SIGTERM, SIGINT or SHUTDOWN, then stops everything; returns the exit code.
   int wait_and_stop();
   // Any thread.
-  void request_shutdown() { shutdown_requested_.store(true); }
+  // save = false (SHUTDOWN NOSAVE): no final checkpoint.
+  void request_shutdown(bool save = true) {
+    save_on_shutdown_.store(save);
+    shutdown_requested_.store(true);
+  }
 
   internal::EngineImpl& engine() { return engine_->impl(); }
   const LiveLimits& limits() const { return limits_; }
@@ -167,6 +171,7 @@ class Server {
   std::unique_ptr<ShardNet[]> nets_;
   std::unique_ptr<ShardNetStats[]> stats_;
   std::atomic<bool> shutdown_requested_{false};
+  std::atomic<bool> save_on_shutdown_{true};
   std::atomic<int64_t> pause_end_ms_{0};
   std::atomic<bool> pause_all_{false};
   std::mutex pause_mu_;

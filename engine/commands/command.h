@@ -49,6 +49,8 @@ enum CommandFlag : uint32_t {
 
 using Args = std::span<const std::string_view>;
 
+struct ReplySink;
+
 struct CmdCtx {
   EngineImpl* engine = nullptr;
   Session* session = nullptr;
@@ -65,6 +67,11 @@ struct CmdCtx {
   // also_propagate): SPOP logs SREM of the members it took, so replay does not depend on
   // hash-table order. Empty: the WAL logs the command as called (engine/wal/record.h).
   std::vector<std::string> log_as;
+  // kCmdNoShard commands only: the sink that receives the reply. A handler that answers
+  // later (SAVE, once the checkpoint is written) sets reply_deferred and delivers to it
+  // exactly once, from any thread; its returned Reply is then ignored.
+  ReplySink* sink = nullptr;
+  bool reply_deferred = false;
 
   // The selected database of the shard owning key. Crashes if that shard is not held.
   Db& db(std::string_view key);

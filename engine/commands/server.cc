@@ -18,6 +18,7 @@
 #include "engine/keyspace/inventory.h"
 #include "engine/pgsync/pg_sync.h"
 #include "engine/runtime/clock.h"
+#include "engine/wal/wal_info.h"
 
 namespace allot::internal {
 
@@ -239,7 +240,7 @@ void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
     struct mallinfo2 mi = mallinfo2();
     AppendLine(out, "used_memory", mi.uordblks + mi.hblkhd);
   } else if (section == "persistence") {
-    out.append("loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n");
+    AppendPersistenceInfo(*ctx.engine, out);
     InfoPgSyncLines(ctx, out);
   } else if (section == "stats") {
     AppendLine(out, "expired_keys", sum.expired_keys);
@@ -289,11 +290,42 @@ Reply CmdTime(CmdCtx& ctx, Args) {
   return Reply::Array({Reply::Bulk(std::to_string(s)), Reply::Bulk(std::to_string(us))});
 }
 
-// Nothing has been saved yet (durability comes with the WAL), so, as Redis before its
-// first save, LASTSAVE reports the time the engine started.
-std::atomic<int64_t> g_start_unix_s{0};
+// LASTSAVE: the time of the last completed checkpoint, or of the start when there is none.
+Reply CmdLastsave(CmdCtx& ctx, Args) { return Reply::Int(ctx.engine->last_save_unix_s()); }
 
-Reply CmdLastsave(CmdCtx&, Args) { return Reply::Int(g_start_unix_s.load()); }
+Reply NoPersistenceReply() {
+  return Reply::Error("ERR no data directory or durability none: nothing to save to");
+}
+
+// SAVE: a checkpoint (incremental: the shards keep serving), replied to once it is on disk.
+// Redis's SAVE blocks the server meanwhile; here only this connection waits.
+Reply CmdSave(CmdCtx& ctx, Args) {
+  if (ctx.engine->wal() == nullptr) return NoPersistenceReply();
+  ReplySink* sink = ctx.sink;
+  ALLOT_CHECK(sink != nullptr);
+  bool started = ctx.engine->begin_checkpoint([sink](const std::string& error) {
+    sink->deliver(error.empty() ? Reply::Ok() : Reply::Error("ERR " + error));
+  });
+  if (!started) return Reply::Error("ERR Background save already in progress");
+  ctx.reply_deferred = true;
+  return Reply();
+}
+
+// BGSAVE [SCHEDULE]
+Reply CmdBgsave(CmdCtx& ctx, Args args) {
+  bool schedule = false;
+  if (args.size() > 1) {
+    if (args.size() > 2 || !EqualsIgnoreCase(args[1], "SCHEDULE")) {
+      return ErrorReply(OpStatus::kSyntax);
+    }
+    schedule = true;
+  }
+  if (ctx.engine->wal() == nullptr) return NoPersistenceReply();
+  if (ctx.engine->begin_checkpoint(nullptr)) return Reply::Status("Background saving started");
+  if (!schedule) return Reply::Error("ERR Background save already in progress");
+  ctx.engine->schedule_checkpoint();
+  return Reply::Status("Background saving scheduled");
+}
 
 // Reached only from an embedded Engine: allotd answers these before the engine sees them.
 Reply CmdServerOnly(CmdCtx&, Args args) {
@@ -317,6 +349,8 @@ constexpr CommandSpec kServerCommands[] = {
     {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
     {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
      CmdLastsave},
+    {"SAVE", 1, kCmdNoShard | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdSave},
+    {"BGSAVE", -1, kCmdNoShard | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdBgsave},
     {"HELLO", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"AUTH", -2, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"CLIENT", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},
@@ -334,9 +368,6 @@ constexpr CommandSpec kServerCommands[] = {
 void SetServerInfoHook(InfoSectionFn fn) { g_info_hook.store(fn, std::memory_order_release); }
 void SetServerLogHook(LogLineFn fn) { g_log_hook.store(fn, std::memory_order_release); }
 
-void RegisterServerFamily(CommandTable& t) {
-  g_start_unix_s.store(RealClockMs() / 1000);
-  t.add(kServerCommands);
-}
+void RegisterServerFamily(CommandTable& t) { t.add(kServerCommands); }
 
 }  // namespace allot::internal

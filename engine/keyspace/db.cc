@@ -1,5 +1,7 @@
 #include "engine/keyspace/db.h"
 
+#include <algorithm>
+
 #include "engine/keyspace/shard_state.h"
 #include "engine/txn/watch.h"
 #include "engine/util/assert.h"
@@ -47,6 +49,7 @@ Entry* Db::peek(std::string_view key, int64_t now_ms) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   Entry* e = &it->second;
+  ckpt_touch(*e);  // before the caller (or the expiry below) can change it
   if (expired(*e, now_ms)) {
     expire_now(e);
     return nullptr;
@@ -60,6 +63,7 @@ Entry* Db::insert(std::string_view key, Value value, int64_t now_ms) {
   auto [it, inserted] = map_.emplace(std::string(key), Entry{std::move(value), 0, nullptr});
   ALLOT_CHECK(inserted);
   it->second.key = &it->first;
+  it->second.ckpt_epoch = ckpt_epoch_;  // created after any running checkpoint began
   return &it->second;
 }
 
@@ -80,6 +84,7 @@ bool Db::erase(std::string_view key, int64_t now_ms) {
 
 void Db::erase(Entry* entry) {
   ALLOT_DCHECK(entry != nullptr && entry->key != nullptr);
+  ckpt_touch(*entry);
   if (entry->expire_at_ms != 0) {
     size_t n = expires_.erase({entry->expire_at_ms, entry->key});
     ALLOT_CHECK(n == 1);
@@ -108,8 +113,82 @@ void Db::clear() {
   std::vector<std::string> watched;
   if (watch_ != nullptr && !watch_->empty()) watched = watch_->present_keys(index_, *this);
   expires_.clear();
+  if (ckpt_sink_ != nullptr && ckpt_pending_ > 0) {
+    // O(1) instead of saving every unsaved entry now: the table is kept, frozen, and the
+    // checkpoint scan saves and frees it.
+    ckpt_frozen_.push_back(std::move(map_));
+    map_ = Map();
+    return;
+  }
   map_.clear();
   for (const std::string& k : watched) watch_->touch(index_, k, *this);
+}
+
+void Db::checkpoint_begin(DbCheckpointSink* sink) {
+  ALLOT_CHECK(ckpt_sink_ == nullptr && ckpt_frozen_.empty());
+  ++ckpt_epoch_;
+  ckpt_sink_ = sink;
+  ckpt_pending_ = map_.size();
+  ckpt_cursor_ = 0;
+  ckpt_restarts_ = 0;
+}
+
+void Db::ckpt_save(Entry& e) {
+  ALLOT_CHECK(ckpt_pending_ > 0);
+  ckpt_sink_->save(*e.key, e);
+  e.ckpt_epoch = ckpt_epoch_;
+  --ckpt_pending_;
+}
+
+size_t Db::ckpt_step_frozen(size_t budget) {
+  size_t saved = 0;
+  Map& m = ckpt_frozen_.back();
+  auto it = m.begin();
+  for (size_t n = 0; it != m.end() && n < budget; ++n) {
+    if (it->second.ckpt_epoch != ckpt_epoch_) {
+      ckpt_save(it->second);
+      ++saved;
+    }
+    it = m.erase(it);
+  }
+  if (m.empty()) ckpt_frozen_.pop_back();
+  return saved;
+}
+
+size_t Db::checkpoint_step(size_t budget) {
+  size_t saved = 0;
+  size_t examined = 0;
+  while (ckpt_pending_ > 0 && examined < budget) {
+    if (!ckpt_frozen_.empty()) {
+      size_t n = ckpt_step_frozen(budget - examined);
+      saved += n;
+      examined += std::max<size_t>(n, 1);
+      continue;
+    }
+    if (ckpt_cursor_ >= map_.bucket_count()) {
+      // Unsaved entries remain but the cursor passed every bucket: a rehash moved them
+      // behind it. Each restart follows a growth of the table, so there are few.
+      ckpt_cursor_ = 0;
+      ++ckpt_restarts_;
+      ALLOT_CHECK(ckpt_restarts_ < 64 && "checkpoint scan cannot find the unsaved entries");
+    }
+    for (auto it = map_.begin(ckpt_cursor_); it != map_.end(ckpt_cursor_); ++it) {
+      ++examined;
+      if (it->second.ckpt_epoch != ckpt_epoch_) {
+        ckpt_save(it->second);
+        ++saved;
+      }
+    }
+    ++ckpt_cursor_;
+    ++examined;
+  }
+  return saved;
+}
+
+void Db::checkpoint_end() {
+  ALLOT_CHECK(ckpt_pending_ == 0);
+  ckpt_sink_ = nullptr;
+  ckpt_frozen_.clear();
 }
 
 size_t Db::sweep(int64_t now_ms, size_t max) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "engine/keyspace/value.h"
 
@@ -20,6 +21,14 @@ namespace allot::internal {
 
 struct ShardStats;
 class WatchTable;
+
+// Receives the entries of an incremental checkpoint (engine/wal/checkpoint.h), each with
+// the value it had when the checkpoint began.
+class DbCheckpointSink {
+ public:
+  virtual ~DbCheckpointSink() = default;
+  virtual void save(const std::string& key, const Entry& entry) = 0;
+};
 
 class Db {
  public:
@@ -82,18 +91,45 @@ class Db {
   // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);
 
+  // Incremental checkpoint (copy on first touch). checkpoint_begin() marks every entry
+  // present now as unsaved in O(1) (a new epoch). From then on each of them is handed to
+  // sink exactly once, with its value as of checkpoint_begin(): by checkpoint_step(), or,
+  // if a caller reaches it first, by peek/find/erase/clear before the caller can change
+  // it. Entries created later are not part of it. Done when checkpoint_pending() is 0.
+  void checkpoint_begin(DbCheckpointSink* sink);
+  // Saves unsaved entries, examining about `budget` entries or buckets; returns how many
+  // it saved. A rehash during the scan may move unsaved entries behind the cursor, so
+  // the scan starts over until the count of unsaved entries is 0 (they are never missed).
+  size_t checkpoint_step(size_t budget);
+  size_t checkpoint_pending() const { return ckpt_pending_; }
+  void checkpoint_end();
+
  private:
+  using Map = std::unordered_map<std::string, Entry, StrHash, StrEq>;
+  // The one check on every path to an entry while a checkpoint runs.
+  void ckpt_touch(Entry& e) {
+    if (ckpt_sink_ != nullptr && e.ckpt_epoch != ckpt_epoch_) ckpt_save(e);
+  }
+  void ckpt_save(Entry& e);
+  size_t ckpt_step_frozen(size_t budget);
+
   bool expired(const Entry& e, int64_t now_ms) const {
     return e.expire_at_ms != 0 && e.expire_at_ms <= now_ms;
   }
   void expire_now(Entry* entry);
 
-  using Map = std::unordered_map<std::string, Entry, StrHash, StrEq>;
   Map map_;
   std::set<std::pair<int64_t, const std::string*>> expires_;
   ShardStats* stats_ = nullptr;
   WatchTable* watch_ = nullptr;
   int index_ = 0;
+  // Checkpoint state (see checkpoint_begin).
+  DbCheckpointSink* ckpt_sink_ = nullptr;
+  uint32_t ckpt_epoch_ = 0;
+  size_t ckpt_pending_ = 0;
+  size_t ckpt_cursor_ = 0;        // next bucket of map_ to scan
+  size_t ckpt_restarts_ = 0;      // scans started over after a rehash
+  std::vector<Map> ckpt_frozen_;  // tables cleared (FLUSHDB) during the checkpoint
 };
 
 }  // namespace allot::internal

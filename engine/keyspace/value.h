@@ -45,6 +45,8 @@ struct Entry {
   int64_t expire_at_ms = 0;
   // Points at the map's own copy of the key (stable: unordered_map nodes never move).
   const std::string* key = nullptr;
+  // The checkpoint epoch this entry was last saved in (Db::checkpoint_begin).
+  uint32_t ckpt_epoch = 0;
 
   ValueType type() const { return static_cast<ValueType>(value.index()); }
   template <class T>

@@ -1,5 +1,8 @@
 #include "engine/wal/checkpoint.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "engine/keyspace/inventory.h"
@@ -112,8 +115,8 @@ void PutInventory(std::string& out, const Inventory& inv) {
   }
 }
 
-// Appends one entry; returns false for a type it cannot serialize.
-bool PutEntry(std::string& out, int db, const std::string& key, const Entry& e) {
+// Appends one entry.
+void PutEntry(std::string& out, int db, const std::string& key, const Entry& e) {
   Put<uint8_t>(out, static_cast<uint8_t>(db));
   Put<uint8_t>(out, static_cast<uint8_t>(e.type()));
   Put<int64_t>(out, e.expire_at_ms);
@@ -141,7 +144,6 @@ bool PutEntry(std::string& out, int db, const std::string& key, const Entry& e) 
       PutInventory(out, *e.as<InventoryValue>());
       break;
   }
-  return true;
 }
 
 // Reads what PutInventory wrote; an empty string or what is wrong with it.
@@ -205,45 +207,88 @@ std::string ReadInventory(Reader& r, Inventory& inv) {
   return "";
 }
 
+int64_t ClockUs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+int64_t MonoUs() { return ClockUs(CLOCK_MONOTONIC); }
+
 }  // namespace
 
-std::string BuildCheckpointImage(std::span<ShardState* const> shards, CheckpointImage& image) {
-  std::string chunk(4, '\0');
-  std::string error;
-  for (ShardState* s : shards) {
-    for (int db = 0; db < limits::kDatabaseCount; ++db) {
-      // Time 0: every entry, also those past their TTL; replay treats them as memory did.
-      s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {
-        if (!error.empty()) return;
-        if (!PutEntry(chunk, db, key, e)) {
-          error = "cannot serialize a value of type " + std::string(TypeName(e.type())) +
-                  " (key '" + key.substr(0, 64) + "') yet";
-          return;
-        }
-        ++image.keys;
-        if (chunk.size() >= limits::kCheckpointChunkBytes) {
-          Seal(chunk);
-          image.chunks.push_back(std::move(chunk));
-          chunk.assign(4, '\0');
-        }
-      });
-      if (!error.empty()) return error;
+void ShardCheckpoint::begin(EmitFn emit) {
+  ALLOT_CHECK(!active_);
+  emit_ = std::move(emit);
+  active_ = true;
+  keys_ = 0;
+  longest_step_us_ = 0;
+  longest_step_cpu_us_ = 0;
+  chunk_.reserve(limits::kCheckpointChunkBytes + 16384);
+  chunk_.assign(4, '\0');
+  for (int db = 0; db < limits::kDatabaseCount; ++db) {
+    sinks_[db].owner = this;
+    sinks_[db].db = db;
+    shard_.dbs[db].checkpoint_begin(&sinks_[db]);
+  }
+}
+
+void ShardCheckpoint::Sink::save(const std::string& key, const Entry& entry) {
+  owner->put(db, key, entry);
+}
+
+void ShardCheckpoint::put(int db, const std::string& key, const Entry& entry) {
+  PutEntry(chunk_, db, key, entry);
+  ++keys_;
+  if (chunk_.size() >= limits::kCheckpointChunkBytes) flush_chunk();
+}
+
+void ShardCheckpoint::flush_chunk() {
+  if (chunk_.size() <= 4) return;
+  // Sealed (CRC) by the checkpoint store's thread, not here: the shard's step stays short.
+  emit_(std::move(chunk_));
+  chunk_ = std::string();
+  chunk_.reserve(limits::kCheckpointChunkBytes + 16384);  // no copies while it grows
+  chunk_.assign(4, '\0');
+}
+
+void SealCheckpointChunk(std::string& chunk) { Seal(chunk); }
+
+bool ShardCheckpoint::step(size_t budget, int64_t max_us) {
+  ALLOT_CHECK(active_);
+  int64_t t0 = MonoUs();
+  int64_t cpu0 = ClockUs(CLOCK_THREAD_CPUTIME_ID);
+  bool done = true;
+  for (Db& db : shard_.dbs) {
+    // Small slices so the clock is read often enough to keep the step short.
+    while (db.checkpoint_pending() > 0 && budget > 0) {
+      size_t slice = std::min<size_t>(budget, 256);
+      db.checkpoint_step(slice);
+      budget -= slice;
+      if (MonoUs() - t0 >= max_us) budget = 0;
     }
+    if (db.checkpoint_pending() > 0) done = false;
   }
-  if (chunk.size() > 4) {
-    Seal(chunk);
-    image.chunks.push_back(std::move(chunk));
+  if (done) {
+    for (Db& db : shard_.dbs) db.checkpoint_end();
+    flush_chunk();
+    active_ = false;
   }
-  return "";
+  longest_step_us_ = std::max(longest_step_us_, static_cast<uint64_t>(MonoUs() - t0));
+  longest_step_cpu_us_ = std::max(longest_step_cpu_us_,
+                                  static_cast<uint64_t>(ClockUs(CLOCK_THREAD_CPUTIME_ID) - cpu0));
+  return done;
 }
 
 std::string EncodeCheckpointMeta(const CheckpointMeta& meta) {
   std::string out(4, '\0');
   Put<uint8_t>(out, kCheckpointVersion);
   Put<uint64_t>(out, meta.lsn);
+  Put<uint64_t>(out, meta.id);
   Put<uint64_t>(out, meta.chunks);
   Put<uint64_t>(out, meta.keys);
   Put<int64_t>(out, meta.created_ms);
+  Put<uint32_t>(out, static_cast<uint32_t>(meta.shard_keys.size()));
+  for (uint64_t k : meta.shard_keys) Put<uint64_t>(out, k);
   Seal(out);
   return out;
 }
@@ -253,12 +298,18 @@ std::string DecodeCheckpointMeta(std::string_view bytes, CheckpointMeta& meta) {
   if (!err.empty()) return "checkpoint meta " + err;
   Reader r{bytes.data() + 4, bytes.data() + bytes.size()};
   uint8_t version = r.get<uint8_t>();
+  if (version != kCheckpointVersion) return "unknown checkpoint version " + std::to_string(version);
   meta.lsn = r.get<uint64_t>();
+  meta.id = r.get<uint64_t>();
   meta.chunks = r.get<uint64_t>();
   meta.keys = r.get<uint64_t>();
   meta.created_ms = r.get<int64_t>();
+  uint32_t shards = r.get<uint32_t>();
+  meta.shard_keys.clear();
+  for (uint32_t i = 0; r.ok && i < shards && i < limits::kShardsMax; ++i) {
+    meta.shard_keys.push_back(r.get<uint64_t>());
+  }
   if (!r.ok || r.p != r.end) return "checkpoint meta has the wrong size";
-  if (version != kCheckpointVersion) return "unknown checkpoint version " + std::to_string(version);
   return "";
 }
 

@@ -23,18 +23,6 @@ namespace allot::internal {
 namespace {
 
 constexpr const char* kLogDbName = "log";
-constexpr const char* kCheckpointDbName = "checkpoint";
-constexpr std::string_view kCheckpointMetaKey = "meta";
-
-// Key of checkpoint chunk i: "c" + big-endian i (recovery reads them by number).
-std::string ChunkKey(uint64_t i) {
-  uint64_t be = htobe64(i);
-  std::string k = "c";
-  k.append(reinterpret_cast<const char*>(&be), sizeof be);
-  return k;
-}
-
-MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
 int64_t MonoUs() {
   timespec ts;
@@ -67,6 +55,7 @@ Wal::Wal(std::string dir, Durability durability, uint64_t map_bytes_max)
     throw std::runtime_error("allot: cannot create data directory " + dir_ + ": " + ec.message());
   map_bytes_ = std::min<uint64_t>(limits::kWalMapBytesInitial, map_bytes_max);
   open_env();
+  store_ = std::make_unique<CheckpointStore>(dir_, map_bytes_, map_bytes_max);
 }
 
 Wal::~Wal() {
@@ -94,15 +83,13 @@ void Wal::open_env() {
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) fail("mdb_txn_begin", rc);
-  MDB_dbi dbi = 0, checkpoint_dbi = 0;  // set before use; clang cannot see fail() throws
-  if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0 ||
-      (rc = mdb_dbi_open(txn, kCheckpointDbName, MDB_CREATE, &checkpoint_dbi)) != 0) {
+  MDB_dbi dbi = 0;  // set before use; clang cannot see fail() throws
+  if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0) {
     mdb_txn_abort(txn);
     fail("mdb_dbi_open", rc);
   }
   if ((rc = mdb_txn_commit(txn)) != 0) fail("mdb_txn_commit", rc);
   dbi_ = dbi;
-  checkpoint_dbi_ = checkpoint_dbi;
   // The files may have just been created: make their directory entries durable too.
   int dir_fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
@@ -127,46 +114,11 @@ void Wal::throw_damaged(uint64_t lsn, const std::string& what) const {
                            "; refusing to start rather than lose acknowledged writes");
 }
 
-void Wal::set_checkpoint_trigger(uint64_t log_records, TriggerFn trigger) {
+void Wal::set_checkpoint_trigger(uint64_t log_records, uint64_t interval_s, TriggerFn trigger) {
   ALLOT_CHECK(!writer_.joinable());
   checkpoint_log_records_ = log_records;
+  checkpoint_interval_ms_ = static_cast<int64_t>(std::min<uint64_t>(interval_s, 1u << 30)) * 1000;
   checkpoint_trigger_ = std::move(trigger);
-}
-
-void Wal::load_checkpoint(MDB_txn* txn, const CheckpointEntryFn& load, uint64_t* lsn) {
-  MDB_val k = Val(kCheckpointMetaKey), v;
-  int rc = mdb_get(txn, checkpoint_dbi_, &k, &v);
-  if (rc == MDB_NOTFOUND) return;
-  auto damaged = [&](const std::string& what) {
-    throw std::runtime_error("allot: the checkpoint in " + dir_ + " is damaged: " + what +
-                             "; refusing to start rather than lose acknowledged writes");
-  };
-  if (rc != 0) damaged(LmdbError("mdb_get", rc));
-  CheckpointMeta meta;
-  std::string err =
-      DecodeCheckpointMeta(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), meta);
-  if (!err.empty()) damaged(err);
-  uint64_t keys = 0;
-  auto count = [&](int db, std::string_view key, Value value, int64_t expire_at_ms) {
-    ++keys;
-    load(db, key, std::move(value), expire_at_ms);
-  };
-  for (uint64_t i = 0; i < meta.chunks; ++i) {
-    std::string ck = ChunkKey(i);
-    MDB_val ckv = Val(ck), cv;
-    rc = mdb_get(txn, checkpoint_dbi_, &ckv, &cv);
-    if (rc != 0) damaged("chunk " + std::to_string(i) + ": " + LmdbError("mdb_get", rc));
-    err = DecodeCheckpointChunk(std::string_view(static_cast<const char*>(cv.mv_data), cv.mv_size),
-                                count);
-    if (!err.empty()) damaged("chunk " + std::to_string(i) + ": " + err);
-  }
-  if (keys != meta.keys) {
-    damaged("it holds " + std::to_string(keys) + " keys, its meta says " +
-            std::to_string(meta.keys));
-  }
-  *lsn = meta.lsn;
-  checkpoint_lsn_.store(meta.lsn);
-  checkpoint_keys_.store(keys);
 }
 
 void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
@@ -191,11 +143,17 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
       mdb_txn_abort(txn);
     }
   } closer{txn, cur};
-  uint64_t checkpoint_lsn = 0;
-  load_checkpoint(txn, load, &checkpoint_lsn);
+  CheckpointMeta meta = store_->load(load);
+  const uint64_t checkpoint_lsn = meta.lsn;
   checkpoint_attempt_lsn_ = checkpoint_lsn;
-  uint64_t expect = checkpoint_lsn + 1;
-  uint64_t n = 0;
+  checkpoint_lsn_.store(meta.lsn);
+  checkpoint_keys_.store(meta.keys);
+  checkpoint_id_.store(meta.id);
+  checkpoint_unix_ms_.store(meta.created_ms);
+  // The log may keep records at or before the checkpoint (trim_target): they are checked
+  // like the others but not applied.
+  uint64_t expect = 0;
+  uint64_t n = 0, bytes = 0;
   MDB_val k, v;
   // Records up to the checkpoint may still be there (kept by the trim floor): start after.
   uint64_t first_be = htobe64(expect);
@@ -208,6 +166,11 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
     uint64_t be;
     std::memcpy(&be, k.mv_data, 8);
     uint64_t lsn = be64toh(be);
+    if (expect == 0) {
+      expect = std::min(lsn, checkpoint_lsn + 1);
+      trimmed_lsn_ = expect - 1;
+      log_first_lsn_.store(lsn);
+    }
     if (lsn != expect) {
       throw_damaged(expect, "the next record has LSN " + std::to_string(lsn) +
                                 (lsn > expect ? " (records missing)" : " (out of order)"));
@@ -218,11 +181,19 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
     if (d.record.lsn != lsn) {
       throw_damaged(lsn, "the record says LSN " + std::to_string(d.record.lsn));
     }
-    apply(d.record);
+    if (lsn > checkpoint_lsn) {
+      apply(d.record);
+      ++n;
+    }
+    bytes += v.mv_size;
     ++expect;
-    ++n;
   }
   if (rc != MDB_NOTFOUND) throw_damaged(expect, LmdbError("mdb_cursor_get", rc));
+  if (expect == 0) {  // empty log
+    expect = checkpoint_lsn + 1;
+    trimmed_lsn_ = checkpoint_lsn;
+  }
+  log_bytes_.store(bytes);
   next_lsn_ = expect;
   durable_lsn_.store(expect - 1);
   recovered_records_ = n;
@@ -231,13 +202,25 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
 
 void Wal::start() {
   ALLOT_CHECK(!writer_.joinable());
+  store_->start([this](std::shared_ptr<CheckpointJob> job) {
+    // The image is durable (or failed): the writer trims and completes it, in log order.
+    auto* p = new Pending{};
+    p->kind = Kind::kCheckpointWritten;
+    p->checkpoint = std::move(job);
+    ALLOT_CHECK(queue_.push(p));
+    wake_writer();
+  });
   last_sync_ms_ = MonoMs();
+  checkpoint_attempt_ms_ = last_sync_ms_;  // the time trigger counts from the start
   writer_ = std::thread([this] { writer_loop(); });
   pthread_setname_np(writer_.native_handle(), "allot-wal");
 }
 
 void Wal::stop() {
   if (!writer_.joinable()) return;
+  // First the store: a checkpoint in flight fails (its shards stopped) and its completion
+  // goes through the queue, which the writer drains before it ends.
+  store_->stop();
   stopping_.store(true);
   wake_seq_.fetch_add(1);
   syscall(SYS_futex, &wake_seq_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
@@ -247,7 +230,8 @@ void Wal::stop() {
 void Wal::submit(std::string record, Reply reply, ReplySink* sink) {
   ALLOT_DCHECK(sink != nullptr);
   submitted_.fetch_add(1, std::memory_order_release);
-  auto* p = new Pending{std::move(record), Reply(), nullptr, nullptr};
+  auto* p = new Pending{};
+  p->bytes = std::move(record);
   if (durability_ == Durability::kAlways) {
     p->reply = std::move(reply);
     p->sink = sink;
@@ -284,29 +268,22 @@ void Wal::writer_loop() {
   for (;;) {
     group.clear();
     Pending* p = nullptr;
-    Pending* marker = nullptr;
+    Pending* control = nullptr;
     while (group.size() < limits::kWalGroupRecordsMax && queue_.pop(p)) {
-      if (p->checkpoint != nullptr) {
-        marker = p;  // the records before it make up the image's state; stop the group here
+      if (p->kind == Kind::kRecord) {
+        group.push_back(p);
+      } else {
+        control = p;  // a marker's LSN is that of the records before it: stop the group here
         break;
       }
-      group.push_back(p);
     }
     if (!group.empty()) handle_group(group);
-    if (marker != nullptr) {
-      handle_checkpoint(*marker->checkpoint);
-      delete marker;
+    if (control != nullptr) {
+      handle_control(*control);
+      delete control;
       continue;
     }
-    // Counted from the last attempt, not the last success: a checkpoint that fails (a value
-    // it cannot serialize, a full disk) is retried after another interval, not at once.
-    if (checkpoint_trigger_ && checkpoint_log_records_ > 0 && !checkpoint_in_flight_ &&
-        !stopping_.load(std::memory_order_relaxed) &&
-        next_lsn_ - 1 - checkpoint_attempt_lsn_ >= checkpoint_log_records_) {
-      checkpoint_attempt_lsn_ = next_lsn_ - 1;
-      checkpoint_in_flight_ = true;
-      checkpoint_trigger_();
-    }
+    maybe_trigger_checkpoint();
     int64_t now = MonoMs();
     if (!stuck_.empty() && now - last_retry_ms_ >= limits::kWalRetryIntervalMs) retry_stuck();
     maybe_sync(false);
@@ -327,6 +304,22 @@ void Wal::writer_loop() {
   stuck_.clear();
 }
 
+void Wal::maybe_trigger_checkpoint() {
+  // Counted from the last attempt, not the last success: a checkpoint that fails (a full
+  // disk) is retried after another interval, not at once. The trigger does nothing while
+  // one is in flight.
+  if (!checkpoint_trigger_ || stopping_.load(std::memory_order_relaxed)) return;
+  uint64_t written = next_lsn_ - 1 - checkpoint_attempt_lsn_;
+  int64_t now = MonoMs();
+  bool by_size = checkpoint_log_records_ > 0 && written >= checkpoint_log_records_;
+  bool by_time = checkpoint_interval_ms_ > 0 && written > 0 &&
+                 now - checkpoint_attempt_ms_ >= checkpoint_interval_ms_;
+  if (!by_size && !by_time) return;
+  checkpoint_attempt_lsn_ = next_lsn_ - 1;
+  checkpoint_attempt_ms_ = now;
+  checkpoint_trigger_();
+}
+
 void Wal::handle_group(std::vector<Pending*>& group) {
   if (!stuck_.empty()) {
     // Still failing: these queue behind the stuck records, which must be logged first.
@@ -339,19 +332,26 @@ void Wal::handle_group(std::vector<Pending*>& group) {
     fail_group(group, rc);
     return;
   }
+  unsynced_ = true;
   uint64_t us = static_cast<uint64_t>(MonoUs() - t0);
   records_.fetch_add(group.size(), std::memory_order_relaxed);
-  groups_.fetch_add(1, std::memory_order_relaxed);
-  if (durability_ == Durability::kAlways) syncs_.fetch_add(1, std::memory_order_relaxed);
-  commit_us_last_.store(us, std::memory_order_relaxed);
-  commit_us_total_.fetch_add(us, std::memory_order_relaxed);
+  note_commit(us);
   AtomicMax(group_records_max_, group.size());
   durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
-  unsynced_ = true;
   for (Pending* p : group) {
     if (p->sink != nullptr) p->sink->deliver(std::move(p->reply));
     delete p;
   }
+}
+
+void Wal::note_commit(uint64_t us) {
+  groups_.fetch_add(1, std::memory_order_relaxed);
+  if (durability_ == Durability::kAlways) syncs_.fetch_add(1, std::memory_order_relaxed);
+  commit_us_last_.store(us, std::memory_order_relaxed);
+  commit_us_total_.fetch_add(us, std::memory_order_relaxed);
+  AtomicMax(commit_us_max_, us);
+  size_t bucket = us <= 100 ? 0 : us <= 1000 ? 1 : us <= 10000 ? 2 : us <= 100000 ? 3 : 4;
+  commit_hist_[bucket].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Wal::fail_group(std::vector<Pending*>& group, int rc) {
@@ -380,6 +380,7 @@ void Wal::retry_stuck() {
   size_t done = 0;
   while (done < stuck_.size()) {
     size_t n = std::min(stuck_.size() - done, limits::kWalGroupRecordsMax);
+    int64_t t0 = MonoUs();
     int rc = commit(std::span<Pending* const>(stuck_.data() + done, n));
     if (rc != 0) {
       write_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -388,8 +389,7 @@ void Wal::retry_stuck() {
       break;
     }
     records_.fetch_add(n, std::memory_order_relaxed);
-    groups_.fetch_add(1, std::memory_order_relaxed);
-    if (durability_ == Durability::kAlways) syncs_.fetch_add(1, std::memory_order_relaxed);
+    note_commit(static_cast<uint64_t>(MonoUs() - t0));
     durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
     unsynced_ = true;
     done += n;
@@ -422,7 +422,9 @@ int Wal::write_txn(std::span<Pending* const> records) {
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return rc;
   uint64_t lsn = next_lsn_;
+  uint64_t bytes = 0;
   for (Pending* p : records) {
+    bytes += p->bytes.size();
     SealWalRecord(p->bytes, lsn);
     uint64_t be = htobe64(lsn);
     MDB_val k{sizeof be, &be};
@@ -436,7 +438,11 @@ int Wal::write_txn(std::span<Pending* const> records) {
   }
   rc = mdb_txn_commit(txn);  // frees txn on failure too
   if (rc != 0) return rc;
+  if (!records.empty() && log_first_lsn_.load(std::memory_order_relaxed) == 0) {
+    log_first_lsn_.store(next_lsn_, std::memory_order_relaxed);
+  }
   next_lsn_ = lsn;
+  log_bytes_.fetch_add(bytes, std::memory_order_relaxed);
   return 0;
 }
 
@@ -467,81 +473,102 @@ void Wal::maybe_sync(bool force) {
   unsynced_ = false;
 }
 
-void Wal::submit_checkpoint(std::shared_ptr<CheckpointJob> job) {
-  auto* p = new Pending{std::string(), Reply(), nullptr, std::move(job)};
+void Wal::submit_checkpoint_begin(std::shared_ptr<CheckpointJob> job) {
+  ckpt_in_progress_.store(true, std::memory_order_relaxed);
+  store_->begin(job);  // before any chunk of it: the shards start saving after this returns
+  auto* p = new Pending{};
+  p->kind = Kind::kCheckpointBegin;
+  p->checkpoint = std::move(job);
   ALLOT_CHECK(queue_.push(p));
   wake_writer();
 }
 
-void Wal::handle_checkpoint(CheckpointJob& job) {
-  checkpoint_in_flight_ = false;
-  if (job.error.empty() && !stuck_.empty()) {
-    job.error = "the log cannot be written (" + misconf_reply().string() + ")";
-  }
-  if (job.error.empty()) {
-    int64_t t0 = MonoUs();
-    int rc;
-    for (;;) {
-      rc = write_checkpoint(job);
-      if (rc != MDB_MAP_FULL || !grow_map()) break;
+void Wal::handle_control(Pending& p) {
+  CheckpointJob& job = *p.checkpoint;
+  if (p.kind == Kind::kCheckpointBegin) {
+    // Every record queued before the marker is committed (handle_group): the image's LSN.
+    // Records stuck after a failed commit ran before the marker but have no LSN yet: the
+    // image would contain them and the log would replay them again, so it must fail.
+    job.lsn = next_lsn_ - 1;
+    job.started_us = MonoUs();
+    if (!stuck_.empty()) {
+      job.marker_error = "the log cannot be written (" + misconf_reply().string() + ")";
     }
-    job.write_us = static_cast<uint64_t>(MonoUs() - t0);
+    job.lsn_set.store(true, std::memory_order_release);
+    return;
+  }
+  ALLOT_CHECK(p.kind == Kind::kCheckpointWritten);
+  finish_checkpoint(job);
+}
+
+void Wal::finish_checkpoint(CheckpointJob& job) {
+  if (job.error.empty() && !job.marker_error.empty()) job.error = job.marker_error;
+  if (job.error.empty()) {
+    // The image and its meta are durable in the store: the log up to it may go.
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    uint64_t upto = trim_target(job.lsn);
+    uint64_t before = log_bytes_.load();
+    if (rc == 0 && (rc = trim_log(txn, upto)) != 0) mdb_txn_abort(txn);
+    if (rc == 0) rc = mdb_txn_commit(txn);
     if (rc != 0) {
-      job.error = LmdbError("writing the checkpoint", rc);
+      // Not an error of the checkpoint (it is complete): the next one trims further.
+      log_bytes_.store(before);
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
     } else {
+      trimmed_lsn_ = std::max(trimmed_lsn_, upto);
+      log_first_lsn_.store(trimmed_lsn_ + 1 < next_lsn_ ? trimmed_lsn_ + 1 : 0);
       unsynced_ = true;
-      checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      checkpoint_lsn_.store(job.lsn, std::memory_order_relaxed);
-      checkpoint_keys_.store(job.image.keys, std::memory_order_relaxed);
-      checkpoint_pause_us_.store(job.pause_us, std::memory_order_relaxed);
-      checkpoint_write_us_.store(job.write_us, std::memory_order_relaxed);
-      maybe_sync(true);  // everysec: a checkpoint is made durable at once
+      maybe_sync(true);
     }
   }
+  job.duration_us = static_cast<uint64_t>(MonoUs() - job.started_us);
   if (job.error.empty()) {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    checkpoint_lsn_.store(job.lsn, std::memory_order_relaxed);
+    checkpoint_id_.store(job.id, std::memory_order_relaxed);
+    checkpoint_keys_.store(job.keys, std::memory_order_relaxed);
+    checkpoint_unix_ms_.store(job.created_ms, std::memory_order_relaxed);
+    checkpoint_pause_us_.store(job.pause_us, std::memory_order_relaxed);
+    checkpoint_step_us_.store(job.step_us_max, std::memory_order_relaxed);
+    checkpoint_step_cpu_us_.store(job.step_cpu_us_max, std::memory_order_relaxed);
+    AtomicMax(checkpoint_step_us_max_, std::max(job.step_us_max, job.pause_us));
+    checkpoint_duration_us_.store(job.duration_us, std::memory_order_relaxed);
+    checkpoint_write_us_.store(job.write_us, std::memory_order_relaxed);
+    checkpoint_chunks_.store(job.chunks, std::memory_order_relaxed);
+    checkpoint_bytes_.store(job.bytes, std::memory_order_relaxed);
     checkpoint_attempt_lsn_ = std::max(checkpoint_attempt_lsn_, job.lsn);
   } else {
     checkpoint_failures_.fetch_add(1, std::memory_order_relaxed);
   }
-  job.image = CheckpointImage();  // free the copy before waking the waiter
+  ckpt_in_progress_.store(false, std::memory_order_relaxed);
+  if (job.on_done) job.on_done(job);
   job.done.store(1, std::memory_order_release);
   job.done.notify_all();
 }
 
-int Wal::write_checkpoint(CheckpointJob& job) {
-  job.lsn = next_lsn_ - 1;  // every record before the marker is committed (handle_group)
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return rc;
-  auto abort = [&](int code) {
-    mdb_txn_abort(txn);
-    return code;
-  };
-  if ((rc = mdb_drop(txn, checkpoint_dbi_, 0)) != 0) return abort(rc);
-  for (uint64_t i = 0; i < job.image.chunks.size(); ++i) {
-    std::string ck = ChunkKey(i);
-    MDB_val k = Val(ck), v = Val(job.image.chunks[i]);
-    if ((rc = mdb_put(txn, checkpoint_dbi_, &k, &v, 0)) != 0) return abort(rc);
-  }
-  CheckpointMeta meta{job.lsn, job.image.chunks.size(), job.image.keys, 0};
-  std::string mb = EncodeCheckpointMeta(meta);
-  MDB_val mk = Val(kCheckpointMetaKey), mv = Val(mb);
-  if ((rc = mdb_put(txn, checkpoint_dbi_, &mk, &mv, 0)) != 0) return abort(rc);
-  // Trim: the log up to the checkpoint's LSN, in the same transaction (not past the
-  // trim floor: PostgreSQL sync keeps what PostgreSQL has not confirmed).
-  const uint64_t trim_to = std::min(job.lsn, trim_floor_.load(std::memory_order_acquire));
+// Not past the trim floor: PostgreSQL sync keeps what PostgreSQL has not confirmed.
+uint64_t Wal::trim_target(uint64_t checkpoint_lsn) const {
+  return std::min(checkpoint_lsn, trim_floor_.load(std::memory_order_acquire));
+}
+
+int Wal::trim_log(MDB_txn* txn, uint64_t upto) {
   MDB_cursor* cur = nullptr;
-  if ((rc = mdb_cursor_open(txn, dbi_, &cur)) != 0) return abort(rc);
+  int rc = mdb_cursor_open(txn, dbi_, &cur);
+  if (rc != 0) return rc;
   MDB_val k, v;
+  uint64_t bytes = 0;
   while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
     uint64_t be;
     std::memcpy(&be, k.mv_data, 8);
-    if (be64toh(be) > trim_to) break;
+    if (be64toh(be) > upto) break;
+    bytes += v.mv_size;
     if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
   }
   mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) return abort(rc);
-  return mdb_txn_commit(txn);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  log_bytes_.fetch_sub(std::min(bytes, log_bytes_.load()));
+  return 0;
 }
 
 Reply Wal::misconf_reply() const {
@@ -558,6 +585,10 @@ WalStats Wal::stats() const {
   s.group_records_max = group_records_max_.load(std::memory_order_relaxed);
   s.commit_us_last = commit_us_last_.load(std::memory_order_relaxed);
   s.commit_us_total = commit_us_total_.load(std::memory_order_relaxed);
+  s.commit_us_max = commit_us_max_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < s.commit_us_histogram.size(); ++i) {
+    s.commit_us_histogram[i] = commit_hist_[i].load(std::memory_order_relaxed);
+  }
   s.durable_lsn = durable_lsn_.load(std::memory_order_acquire);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
   s.map_bytes = map_bytes_stat_.load(std::memory_order_relaxed);
@@ -566,11 +597,24 @@ WalStats Wal::stats() const {
   s.refusing_writes = refusing_writes();
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   s.checkpoint_failures = checkpoint_failures_.load(std::memory_order_relaxed);
+  s.checkpoint_in_progress = ckpt_in_progress_.load(std::memory_order_relaxed);
   s.checkpoint_lsn = checkpoint_lsn_.load(std::memory_order_relaxed);
+  s.checkpoint_id = checkpoint_id_.load(std::memory_order_relaxed);
   s.checkpoint_keys = checkpoint_keys_.load(std::memory_order_relaxed);
+  s.checkpoint_unix_ms = checkpoint_unix_ms_.load(std::memory_order_relaxed);
   s.checkpoint_pause_us_last = checkpoint_pause_us_.load(std::memory_order_relaxed);
+  s.checkpoint_step_us_last = checkpoint_step_us_.load(std::memory_order_relaxed);
+  s.checkpoint_step_cpu_us_last = checkpoint_step_cpu_us_.load(std::memory_order_relaxed);
+  s.checkpoint_step_us_max = checkpoint_step_us_max_.load(std::memory_order_relaxed);
+  s.checkpoint_duration_us_last = checkpoint_duration_us_.load(std::memory_order_relaxed);
   s.checkpoint_write_us_last = checkpoint_write_us_.load(std::memory_order_relaxed);
-  s.log_records = s.durable_lsn - s.checkpoint_lsn;
+  s.checkpoint_chunks_last = checkpoint_chunks_.load(std::memory_order_relaxed);
+  s.checkpoint_bytes_last = checkpoint_bytes_.load(std::memory_order_relaxed);
+  s.log_first_lsn = log_first_lsn_.load(std::memory_order_relaxed);
+  s.log_records = s.log_first_lsn == 0 || s.durable_lsn < s.log_first_lsn
+                      ? 0
+                      : s.durable_lsn - s.log_first_lsn + 1;
+  s.log_bytes = log_bytes_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -33,6 +33,7 @@
 #include <allot/config.h>
 #include <allot/reply.h>
 
+#include <array>
 #include <atomic>
 #include <boost/lockfree/queue.hpp>
 #include <cstdint>
@@ -45,6 +46,7 @@
 #include <vector>
 
 #include "engine/wal/checkpoint.h"
+#include "engine/wal/checkpoint_store.h"
 #include "engine/wal/record.h"
 
 struct MDB_env;
@@ -61,29 +63,33 @@ struct WalStats {
   uint64_t group_records_max = 0;  // largest group
   uint64_t commit_us_last = 0;     // latency of the last commit (+ sync in always)
   uint64_t commit_us_total = 0;    // sum over groups; average = commit_us_total / groups
+  uint64_t commit_us_max = 0;      // slowest commit since start
+  // Commits by latency: <= 100 us, <= 1 ms, <= 10 ms, <= 100 ms, more.
+  std::array<uint64_t, 5> commit_us_histogram{};
   uint64_t durable_lsn = 0;        // every record <= this is on disk (or committed, everysec)
   uint64_t write_errors = 0;       // failed commits
   uint64_t map_bytes = 0;          // current LMDB map size
   uint64_t recovered_records = 0;  // replayed at start
-  uint64_t recovery_us = 0;        // time of recover(), reading and replaying
+  uint64_t recovery_us = 0;        // time of recover(), checkpoint load and replay
   bool refusing_writes = false;
-  uint64_t checkpoints = 0;               // completed since start
-  uint64_t checkpoint_failures = 0;       // failed since start (nothing trimmed)
-  uint64_t checkpoint_lsn = 0;            // LSN of the last checkpoint (0 = none)
-  uint64_t checkpoint_keys = 0;           // keys in it
-  uint64_t checkpoint_pause_us_last = 0;  // all shards parked while it was copied
-  uint64_t checkpoint_write_us_last = 0;  // its LMDB transaction, trim included
-  uint64_t log_records = 0;               // records in the log now (after the checkpoint)
-};
-
-// One checkpoint in flight: built by the all-shards transaction, written by the writer.
-struct CheckpointJob {
-  CheckpointImage image;
-  std::string error;  // "" = success
-  uint64_t lsn = 0;
-  uint64_t pause_us = 0;
-  uint64_t write_us = 0;
-  std::atomic<uint32_t> done{0};  // set (and notified) when the writer is finished with it
+  uint64_t checkpoints = 0;          // completed since start
+  uint64_t checkpoint_failures = 0;  // failed since start (nothing trimmed)
+  bool checkpoint_in_progress = false;
+  uint64_t checkpoint_lsn = 0;  // LSN of the last checkpoint (0 = none)
+  uint64_t checkpoint_id = 0;
+  uint64_t checkpoint_keys = 0;              // keys in it
+  int64_t checkpoint_unix_ms = 0;            // when it began (its marker); 0 = none
+  uint64_t checkpoint_pause_us_last = 0;     // the all-shards transaction at its marker
+  uint64_t checkpoint_step_us_last = 0;      // its longest background step on any shard
+  uint64_t checkpoint_step_cpu_us_last = 0;  // the same step's CPU time (no preemption)
+  uint64_t checkpoint_step_us_max = 0;       // the longest over every checkpoint since start
+  uint64_t checkpoint_duration_us_last = 0;  // marker to completion
+  uint64_t checkpoint_write_us_last = 0;     // its final LMDB transaction, trim included
+  uint64_t checkpoint_chunks_last = 0;
+  uint64_t checkpoint_bytes_last = 0;
+  uint64_t log_records = 0;    // records in the log now
+  uint64_t log_bytes = 0;      // their bytes (LMDB values)
+  uint64_t log_first_lsn = 0;  // oldest record kept (0 = log empty)
 };
 
 class Wal {
@@ -103,9 +109,10 @@ class Wal {
   // after the checkpoint) and calls apply. Throws std::runtime_error naming the LSN (or
   // the checkpoint chunk) and the problem, or rethrows what load or apply throws.
   void recover(const CheckpointEntryFn& load, const ApplyFn& apply);
-  // A checkpoint is triggered through trigger once the log holds log_records records
-  // (0 = never). Set before start().
-  void set_checkpoint_trigger(uint64_t log_records, TriggerFn trigger);
+  // A checkpoint is started through trigger once log_records records were written since
+  // the last one was started, or interval_s seconds passed since then and anything was
+  // written (0 = that trigger off). Set before start().
+  void set_checkpoint_trigger(uint64_t log_records, uint64_t interval_s, TriggerFn trigger);
   // Starts the writer thread.
   void start();
   // Writes what is queued, syncs, stops the writer. Producers must have stopped.
@@ -115,9 +122,13 @@ class Wal {
   // durable (always) or now (everysec). Never blocks.
   void submit(std::string record, Reply reply, ReplySink* sink);
 
-  // From the all-shards transaction, right after building job's image (or failing to):
-  // the writer stamps it with the LSN of everything queued before, writes it and trims.
-  void submit_checkpoint(std::shared_ptr<CheckpointJob> job);
+  // Incremental checkpoint (checkpoint.h). The marker, from the all-shards transaction:
+  // hands job to the checkpoint store and puts a marker into the log queue; the writer
+  // stamps job with the LSN of everything queued before it. The shards then send their
+  // chunks to checkpoints(); once the store has written the image, the writer trims the
+  // log and completes job.
+  void submit_checkpoint_begin(std::shared_ptr<CheckpointJob> job);
+  CheckpointStore& checkpoints() { return *store_; }
 
   bool refusing_writes() const { return refusing_.load(std::memory_order_acquire); }
   // "MISCONF Errors writing to the WAL (LMDB: <last error>). Commands that ..."
@@ -137,11 +148,13 @@ class Wal {
   void set_map_bytes_max(uint64_t bytes) { map_bytes_max_.store(bytes); }
 
  private:
+  enum class Kind : uint8_t { kRecord, kCheckpointBegin, kCheckpointWritten };
   struct Pending {
     std::string bytes;
     Reply reply;
-    ReplySink* sink;                            // nullptr once completed
-    std::shared_ptr<CheckpointJob> checkpoint;  // a checkpoint marker instead of a record
+    ReplySink* sink = nullptr;  // nullptr once completed
+    Kind kind = Kind::kRecord;
+    std::shared_ptr<CheckpointJob> checkpoint;  // the checkpoint kinds
   };
 
   void open_env();
@@ -154,11 +167,17 @@ class Wal {
   void fail_group(std::vector<Pending*>& group, int rc);
   int commit(std::span<Pending* const> records);
   int write_txn(std::span<Pending* const> records);
+  void note_commit(uint64_t us);
   bool grow_map();
   void maybe_sync(bool force);
-  void handle_checkpoint(CheckpointJob& job);
-  int write_checkpoint(CheckpointJob& job);
-  void load_checkpoint(MDB_txn* txn, const CheckpointEntryFn& load, uint64_t* lsn);
+  void maybe_trigger_checkpoint();
+  void handle_control(Pending& p);
+  void finish_checkpoint(CheckpointJob& job);
+  // How far the log may be trimmed once a checkpoint at checkpoint_lsn is complete: the
+  // one place that decides it (a consumer of the log that is behind may lower it).
+  uint64_t trim_target(uint64_t checkpoint_lsn) const;
+  int trim_log(MDB_txn* txn, uint64_t upto);
+
   [[noreturn]] void throw_damaged(uint64_t lsn, const std::string& what) const;
 
   const std::string dir_;
@@ -166,7 +185,6 @@ class Wal {
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
-  unsigned checkpoint_dbi_ = 0;
   uint64_t map_bytes_ = 0;
   uint64_t next_lsn_ = 1;  // writer thread (recover() before it starts)
 
@@ -182,23 +200,33 @@ class Wal {
   int64_t last_sync_ms_ = 0;
   bool unsynced_ = false;
   uint64_t checkpoint_log_records_ = 0;
+  int64_t checkpoint_interval_ms_ = 0;
   TriggerFn checkpoint_trigger_;
-  bool checkpoint_in_flight_ = false;
   uint64_t checkpoint_attempt_lsn_ = 0;  // log position when the last checkpoint was started
+  int64_t checkpoint_attempt_ms_ = 0;    // monotonic time of that start
+  std::unique_ptr<CheckpointStore> store_;
+  uint64_t trimmed_lsn_ = 0;  // every record <= this is gone from the log
 
   std::atomic<bool> refusing_{false};
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
 
   std::atomic<uint64_t> records_{0}, groups_{0}, syncs_{0}, group_records_max_{0};
-  std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, durable_lsn_{0};
+  std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, commit_us_max_{0}, durable_lsn_{0};
+  std::array<std::atomic<uint64_t>, 5> commit_hist_{};
+  std::atomic<uint64_t> log_bytes_{0}, log_first_lsn_{0};
+  std::atomic<bool> ckpt_in_progress_{false};
   std::atomic<uint64_t> write_errors_{0}, map_bytes_stat_{0};
   uint64_t recovered_records_ = 0, recovery_us_ = 0;
   std::atomic<uint64_t> checkpoint_failures_{0};
-  std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0};
+  std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0}, checkpoint_id_{0};
+  std::atomic<int64_t> checkpoint_unix_ms_{0};
   std::atomic<uint64_t> checkpoint_pause_us_{0}, checkpoint_write_us_{0};
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> trim_floor_{UINT64_MAX};
+  std::atomic<uint64_t> checkpoint_step_us_{0}, checkpoint_step_us_max_{0},
+      checkpoint_step_cpu_us_{0};
+  std::atomic<uint64_t> checkpoint_duration_us_{0}, checkpoint_chunks_{0}, checkpoint_bytes_{0};
 };
 
 }  // namespace allot::internal

@@ -30,6 +30,9 @@ struct Config {
   // A checkpoint of every shard is taken (and the log before it trimmed) each time the
   // log holds this many records; 0 = only when asked (EngineImpl::checkpoint).
   uint64_t checkpoint_log_records = 1000000;
+  // ... and at least this often (seconds) while anything was written since the last
+  // one; 0 = no time trigger.
+  uint64_t checkpoint_interval_s = 300;
   // Pin shard thread i to core i % online cores. Off in tests that oversubscribe.
   bool pin_threads = false;
   // Source of "now" in Unix milliseconds for expiry and hold deadlines. Empty means the
