@@ -11,7 +11,10 @@
 #include "engine/commands/command_table.h"
 #include "engine/keyspace/inventory.h"
 #include "engine/keyspace/slot.h"
+#include "engine/pgsync/pg_sync.h"
+#include "engine/pgsync/tracker.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/lua_runtime.h"
 #include "engine/txn/multi_shard.h"
 #include "engine/txn/nested.h"
 #include "engine/util/assert.h"
@@ -125,6 +128,18 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
         std::make_unique<Reactor>(i, cfg.active_expire_interval_ms, [this, i] { return tick(i); }));
     shards_[i]->reactor = reactors_[i].get();
   }
+  if (!cfg.pg_url.empty()) {
+    if (cfg.dir.empty() || cfg.durability == Durability::kNone) {
+      throw std::runtime_error(
+          "allot: PostgreSQL sync (pg-url) needs the write-ahead log: set dir and a "
+          "durability other than none");
+    }
+    // Before recovery: replayed sales go into the items' ledgers as they did live.
+    pg_shared_ = std::make_unique<PgShared>();
+    pg_shared_->patterns = cfg.pg_sync_keys;
+    pg_shared_->backlog_max = cfg.pg_backlog_max;
+    for (auto& sh : shards_) sh->pg = std::make_unique<PgTracker>(pg_shared_.get());
+  }
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
     // Recovery runs here, before any shard thread exists: this thread owns every shard.
     wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
@@ -136,6 +151,8 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
     // The writer starts checkpoints itself when the log grows; nobody waits for those.
     wal_->set_checkpoint_trigger(cfg.checkpoint_log_records,
                                  [this] { start_checkpoint(std::make_shared<CheckpointJob>()); });
+    // Nothing is trimmed until PostgreSQL has confirmed a position (pg_sync.h).
+    if (pg_shared_ != nullptr) wal_->set_trim_floor(0);
     wal_->start();
   }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -150,6 +167,10 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
     std::string name = "allot-shard-" + std::to_string(i);
     pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
   }
+  if (pg_shared_ != nullptr) {
+    pg_sync_ = std::make_unique<PgSync>(this, pg_shared_.get(), cfg);
+    pg_sync_->start();
+  }
 }
 
 EngineImpl::~EngineImpl() { shutdown(); }
@@ -162,6 +183,8 @@ void EngineImpl::shutdown() {
     std::lock_guard<std::mutex> lock(multi_mu_);
     if (stopped_.exchange(true)) return;
   }
+  // First: the worker copies state out of running shards.
+  if (pg_sync_ != nullptr) pg_sync_->stop();
   for (auto& r : reactors_) r->stop();
   for (auto& t : threads_) t.join();
   // After the shards: nothing submits any more, and the writer completes the last sinks.
@@ -207,7 +230,36 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   if (!shard.watches.empty()) watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
   watch.after(ctx, reply);
+  if (pg_shared_ != nullptr) pg_track(spec, args, ctx, db, reply);
   finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
+}
+
+void EngineImpl::pg_track(const CommandSpec& spec, Args args, CmdCtx& ctx, int db,
+                          const Reply& reply) {
+  if ((spec.flags & kCmdWrite) == 0 || reply.is_error()) return;
+  if (spec.flags & kCmdAllShards) {  // FLUSHALL, FLUSHDB: resend everything, drop the rest
+    pg_shared_->full_gen.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  if (db != 0) return;
+  auto track = [&](std::string_view key) {
+    ShardState& shard = ctx.shard_of(key);
+    Entry* e = shard.dbs[0].peek(key, ctx.now_ms);
+    // Gone keys too: their rows are deleted (a no-op if never mirrored).
+    if (e == nullptr || e->type() == ValueType::kInventory || shard.pg->mirrored(key)) {
+      shard.pg->mark(key);
+    }
+  };
+  if (spec.keys_fn == nullptr && spec.first_key > 0) {
+    int argc = static_cast<int>(args.size());
+    int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
+    int step = spec.key_step > 0 ? spec.key_step : 1;
+    for (int i = spec.first_key; i <= last && i < argc; i += step) track(args[i]);
+    return;
+  }
+  std::vector<size_t> key_indexes;
+  KeyIndexes(spec, args, key_indexes);
+  for (size_t k : key_indexes) track(args[k]);
 }
 
 void EngineImpl::finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as,
@@ -254,7 +306,12 @@ void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value
   if (expire_at_ms != 0) d.set_expire(e, expire_at_ms);
   if (e->type() == ValueType::kInventory) {
     // Its open holds go back into the shard's deadline index, so the timer expires them.
-    InventoryKeyAttached(*shards_[shard_of_key(key)], db, key, *e->as<InventoryValue>());
+    Inventory& inv = *e->as<InventoryValue>();
+    InventoryKeyAttached(*shards_[shard_of_key(key)], db, key, inv);
+    // Sales PostgreSQL had not confirmed at the checkpoint (pg_sync.h, Recovery).
+    if (PgTracker* t = PgTrackerFor(*shards_[shard_of_key(key)], db)) {
+      t->backlog.fetch_add(static_cast<int64_t>(inv.unsynced.size()), std::memory_order_relaxed);
+    }
   }
 }
 
@@ -470,6 +527,8 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     if (here == reactors_[s].get()) {
       return run_local(*spec, session, args, *shards_[s], sink);
     }
+    // A script running long there: answer BUSY now rather than queue behind it.
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
     reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
     return;
   }
@@ -481,6 +540,9 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
     std::sort(shards.begin(), shards.end());
     shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  }
+  for (unsigned s : shards) {
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
   }
   execute_multi(*spec, session, args, std::move(shards), sink);
 }
@@ -506,6 +568,7 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     watch.before(ctx, spec, args);
     Reply reply = spec.handler(ctx, args);
     watch.after(ctx, reply);
+    if (pg_shared_ != nullptr) pg_track(spec, args, ctx, db, reply);
     finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));

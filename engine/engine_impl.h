@@ -31,6 +31,8 @@
 namespace allot::internal {
 
 struct TxnJob;
+class PgSync;
+struct PgShared;
 
 struct ReplySink {
   virtual ~ReplySink() = default;
@@ -81,6 +83,11 @@ class EngineImpl {
   // Posts fn to shard i without waiting.
   void run_on_shard_async(unsigned i, std::function<void(ShardState&)> fn);
 
+  // PostgreSQL sync: whether it is on, and marking the database-0 keys a successful write
+  // touched (also called for the inner writes of scripts and transactions, txn/nested.cc).
+  bool pg_enabled() const { return pg_shared_ != nullptr; }
+  void pg_track(const CommandSpec& spec, Args args, CmdCtx& ctx, int db, const Reply& reply);
+
   // Stops every shard after the work already posted; idempotent.
   void shutdown();
 
@@ -98,6 +105,9 @@ class EngineImpl {
   // checkpoint.h); waits for it. Returns "" or why it failed. Application threads only
   // (it waits for the shards and for the log writer). Requires the WAL.
   std::string checkpoint();
+
+  // PostgreSQL sync (engine/pgsync/pg_sync.h), or nullptr when cfg.pg_url is empty.
+  PgSync* pg_sync() { return pg_sync_.get(); }
 
  private:
   // Completes a command that ran: through the WAL if it is a logged write, else at once.
@@ -131,6 +141,8 @@ class EngineImpl {
   std::atomic<bool> stopped_{false};
   std::mutex multi_mu_;
   std::unique_ptr<Wal> wal_;
+  std::unique_ptr<PgShared> pg_shared_;
+  std::unique_ptr<PgSync> pg_sync_;
 };
 
 }  // namespace allot::internal

@@ -27,6 +27,15 @@ inline constexpr size_t kCommandArgsMax = 1024 * 1024;           // Arguments in
 // Redis refuses INCRBYFLOAT results that are not finite; these bound formatted numbers.
 inline constexpr size_t kDoubleTextBytesMax = 5 * 1024;
 
+// OBJECT ENCODING/REFCOUNT report what Redis 7.0's defaults would pick: strings up to 44
+// bytes are embstr, sets of at most 512 integers intset, hashes of at most 128 fields of
+// at most 64 bytes listpack, and the integers 0..9999 are shared.
+inline constexpr size_t kEmbstrBytesMax = 44;
+inline constexpr size_t kSetIntsetEntriesMax = 512;
+inline constexpr size_t kHashListpackEntriesMax = 128;
+inline constexpr size_t kHashListpackValueBytesMax = 64;
+inline constexpr int64_t kSharedIntegersMax = 10000;
+
 // Active expiry: keys with a TTL examined per database per sweep, and holds expired per
 // sweep, so one sweep stays short however much is due (the rest is picked up next time).
 inline constexpr size_t kExpireKeysPerSweepMax = 2000;
@@ -38,6 +47,13 @@ inline constexpr size_t kScanCountMax = 1 << 20;
 // SRANDMEMBER/HRANDFIELD with a negative count (repetition allowed): the most elements one
 // reply may hold. Redis streams such replies; the engine builds them in memory first.
 inline constexpr uint64_t kRandomRepeatCountMax = 1 << 20;
+
+// Scripting (engine/scripting/). busy-reply-threshold's default (Redis's lua-time-limit);
+// instructions between two checks of a running script's clock and kill flag; nesting
+// depth of a script's returned tables (a table containing itself ends there).
+inline constexpr int64_t kScriptBusyThresholdMsDefault = 5000;
+inline constexpr int kScriptHookInstructions = 100000;
+inline constexpr size_t kScriptReplyDepthMax = 1000;
 
 // Inventory.
 inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;           // total, qty, restock.
@@ -80,6 +96,25 @@ inline constexpr int64_t kWalRetryIntervalMs = 100;
 // without limit.
 inline constexpr size_t kMultiQueuedCommandsMax = 1 << 20;
 inline constexpr size_t kMultiQueuedBytesMax = size_t{512} << 20;
+
+// PostgreSQL sync (engine/pgsync/pg_sync.h). A connection attempt gives up after this;
+// reconnects back off from the minimum, doubling, to the maximum.
+inline constexpr int kPgConnectTimeoutS = 5;
+inline constexpr int64_t kPgReconnectMinMs = 100;
+inline constexpr int64_t kPgReconnectMaxMs = 5000;
+// One sync transaction carries at most this many keys and sale events; a larger backlog
+// is sent in several transactions back to back (catch-up).
+inline constexpr size_t kPgSyncBatchKeysMax = 50000;
+inline constexpr size_t kPgSyncBatchEventsMax = 200000;
+// How long a round waits for the log to commit what it copied before giving up.
+inline constexpr int64_t kPgDurableWaitMs = 10000;
+// The backlog warning starts at this share of pg-backlog-max (percent), and is logged at
+// most once per interval.
+inline constexpr uint64_t kPgBacklogWarnPercent = 80;
+inline constexpr int64_t kPgBacklogWarnIntervalMs = 10000;
+// The worker re-reads the backlog at least this often (the limit is soft by the sales of
+// about this long).
+inline constexpr int64_t kPgBacklogCheckMs = 50;
 
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);

@@ -48,6 +48,13 @@ struct ServerConfig {
   std::string durability = "always";
   std::string loglevel = "notice";
   std::string logfile;  // empty = standard output
+  // PostgreSQL sync (docs/postgres.md); off while pg_url is empty.
+  std::string pg_url;
+  uint64_t pg_sync_interval_ms = 1000;
+  std::vector<std::string> pg_sync_keys;  // glob patterns of plain keys to mirror
+  std::string pg_schema = "allot";
+  std::string pg_node = "allot";
+  uint64_t pg_backlog_max = 5000000;
   // Accepted Redis parameters Allot has nothing to tune for: name -> value as reported.
   std::map<std::string, std::string> accepted;
 
@@ -73,6 +80,15 @@ std::string HelpText();
 // CONFIG GET: every (name, value) whose name matches the glob pattern.
 std::vector<std::pair<std::string, std::string>> ConfigGet(const ServerConfig& cfg,
                                                            std::string_view pattern);
+
+// CONFIG REWRITE: old_text (the config file as it is) with every setting whose value is
+// not what the file gives it brought up to date, as Redis does: a directive already in the
+// file is rewritten in place (its later duplicates dropped), one set away from its default
+// and absent from the file is appended; comments and unknown lines stay.
+std::string RewriteConfigText(std::string_view old_text, const ServerConfig& cfg);
+// Writes RewriteConfigText of path's content back to path atomically (temp file, fsync,
+// rename). Returns "" or the reason it failed.
+std::string RewriteConfigFile(const std::string& path, const ServerConfig& cfg);
 
 // Redis's memtoll: "100", "1k", "1kb", "2mb", "1gb" (case-insensitive). False if invalid.
 bool ParseMemory(std::string_view s, int64_t* out);

@@ -145,6 +145,9 @@ class Connection {
   // True (and a re-check armed) if the next pending command must wait for CLIENT PAUSE.
   bool wait_for_pause();
   void feed(std::string_view data);
+  // Whether the next pending command may run now (order, pause, reply and output bounds).
+  // ignore_unsent: all but the bound on unsent replies.
+  bool can_execute(bool ignore_unsent = false) const;
   void process();
   // Runs current_; false if it went to another shard (its reply comes later).
   bool execute_current();
@@ -152,6 +155,9 @@ class Connection {
   // same other shard to that shard in one message.
   void execute_remote_batch(Slot& first, unsigned target);
   void record_call(const Slot& slot, const Reply& r);
+  // SLOWLOG and LATENCY: notes a command dispatched at start_ns that has just run.
+  void note_duration(const Slot& slot, std::span<const std::string_view> args);
+  bool debug_allowed() const;
   bool over_output_limit();
   void flush();
   void submit_send();

@@ -95,6 +95,10 @@ std::string OneLine(std::string text) {
 
 bool SplitInlineArgs(std::string_view s, std::vector<std::string>* out) {
   out->clear();
+  // Redis's sdssplitargs reads a C string: the line ends at its first NUL byte. Without
+  // this cut an unquoted NUL would end a token without being consumed and the loop
+  // would push empty arguments forever (found by fuzz/resp_parser_fuzz).
+  s = s.substr(0, s.find('\0'));
   size_t i = 0;
   for (;;) {
     while (i < s.size() && IsSpace(s[i])) ++i;
@@ -183,13 +187,15 @@ RespParser::Status RespParser::parse(std::string_view data, size_t* consumed) {
   return st;
 }
 
+// Both line kinds check their limit whether or not the terminator has arrived, so that
+// the outcome does not depend on how TCP cut the bytes (Redis checks only while the line
+// is incomplete, which accepts a slightly longer line when it arrives in one read).
 RespParser::Status RespParser::parse_inline(std::string_view data, size_t* pos) {
-  if (!take_line(data, pos, '\n')) {
-    if (line_.size() > limits_.inline_bytes_max) {
-      return fail("ERR Protocol error: too big inline request");
-    }
-    return Status::kNeedMore;
+  bool complete = take_line(data, pos, '\n');
+  if (line_.size() > limits_.inline_bytes_max) {
+    return fail("ERR Protocol error: too big inline request");
   }
+  if (!complete) return Status::kNeedMore;
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
   std::vector<std::string> args;
   bool ok = SplitInlineArgs(line_, &args);
@@ -209,13 +215,12 @@ RespParser::Status RespParser::parse_inline(std::string_view data, size_t* pos) 
 RespParser::Status RespParser::parse_count_line(std::string_view data, size_t* pos,
                                                 bool multibulk) {
   if (!line_done_) {
-    if (!take_line(data, pos, '\r')) {
-      if (line_.size() > limits_.inline_bytes_max) {
-        return fail(multibulk ? "ERR Protocol error: too big mbulk count string"
-                              : "ERR Protocol error: too big bulk count string");
-      }
-      return Status::kNeedMore;
+    bool complete = take_line(data, pos, '\r');
+    if (line_.size() > limits_.inline_bytes_max) {
+      return fail(multibulk ? "ERR Protocol error: too big mbulk count string"
+                            : "ERR Protocol error: too big bulk count string");
     }
+    if (!complete) return Status::kNeedMore;
     line_done_ = true;
   }
   if (*pos >= data.size()) return Status::kNeedMore;  // the '\n' has not arrived yet

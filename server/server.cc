@@ -275,6 +275,19 @@ bool MakeSockaddr(const std::string& host, int port, sockaddr_storage* ss, sockl
   return false;
 }
 
+// Whether nobody listens on the address: a socket without SO_REUSEPORT can bind it. (With
+// SO_REUSEADDR, so that connections of a previous run in TIME_WAIT do not count.)
+bool PortFree(const sockaddr_storage& ss, socklen_t len) {
+  int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;  // let the real bind report the problem
+  int one = 1;
+  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ss.ss_family == AF_INET6) setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  bool free = bind(probe, reinterpret_cast<const sockaddr*>(&ss), len) == 0 || errno != EADDRINUSE;
+  ::close(probe);
+  return free;
+}
+
 }  // namespace
 
 Server::Server(ServerConfig cfg, std::string config_file)
@@ -288,6 +301,7 @@ Server::Server(ServerConfig cfg, std::string config_file)
 Server::~Server() {
   if (engine_) engine_->impl().shutdown();
   internal::SetServerInfoHook(nullptr);
+  internal::SetServerLogHook(nullptr);
   g_server = nullptr;
 }
 
@@ -301,6 +315,22 @@ void Server::apply_limits(const ServerConfig& cfg) {
   limits_.out_soft_seconds.store(normal.soft_seconds);
   limits_.requirepass_set.store(!cfg.requirepass.empty());
   limits_.timeout_seconds.store(cfg.timeout_seconds);
+  // Redis parameters Allot keeps as text (config.cc kAccepted) that the server now uses.
+  auto number = [&](const char* name, int64_t fallback) {
+    auto it = cfg.accepted.find(name);
+    int64_t v = 0;
+    return it != cfg.accepted.end() && internal::ParseInt64(it->second, &v) ? v : fallback;
+  };
+  slowlog_.configure(number("slowlog-log-slower-than", 10000),
+                     static_cast<uint64_t>(std::max<int64_t>(0, number("slowlog-max-len", 128))));
+  latency_.configure(std::max<int64_t>(0, number("latency-monitor-threshold", 0)));
+  auto debug = cfg.accepted.find("enable-debug-command");
+  int mode = 0;
+  if (debug != cfg.accepted.end()) {
+    if (internal::EqualsIgnoreCase(debug->second, "yes")) mode = 1;
+    if (internal::EqualsIgnoreCase(debug->second, "local")) mode = 2;
+  }
+  limits_.debug_command.store(mode);
 }
 
 ServerConfig Server::config() const {
@@ -350,6 +380,13 @@ bool Server::start() {
   ec.durability = cfg.durability == "none"       ? allot::Durability::kNone
                   : cfg.durability == "everysec" ? allot::Durability::kEverysec
                                                  : allot::Durability::kAlways;
+  ec.pg_url = cfg.pg_url;
+  ec.pg_sync_interval_ms = static_cast<uint32_t>(cfg.pg_sync_interval_ms);
+  ec.pg_sync_keys = cfg.pg_sync_keys;
+  ec.pg_schema = cfg.pg_schema;
+  ec.pg_node = cfg.pg_node;
+  ec.pg_backlog_max = cfg.pg_backlog_max;
+  ec.log_warning = [](std::string_view text) { LogWarning("{}", text); };
   try {
     engine_ = std::make_unique<allot::Engine>(ec);
   } catch (const std::exception& e) {
@@ -367,6 +404,7 @@ bool Server::start() {
   start_time_ms_ = internal::RealClockMs();
   g_server = this;
   internal::SetServerInfoHook(&InfoHook);
+  internal::SetServerLogHook([](std::string_view line) { LogWarning("{}", line); });
   port_ = cfg.port;
   for (unsigned i = 0; i < n; ++i) {
     std::string err;
@@ -394,8 +432,19 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
       *err = "Invalid bind address '" + host + "'";
       return false;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
+    if (shard == 0 && port_ != 0 && !PortFree(ss, len)) {
+      // Another process listens there, maybe another allotd whose SO_REUSEPORT group ours
+      // would silently join, splitting the clients between two servers. Refuse, as Redis.
+      if (optional) {
+        LogWarning("Skipping optional bind address {}: {}", host, std::strerror(EADDRINUSE));
+        continue;
+      }
+      *err = fmt::format("Could not create server TCP listening socket {}:{}: {}", host, port_,
+                         std::strerror(EADDRINUSE));
+      return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);

@@ -27,6 +27,7 @@
 
 #include "engine/engine_impl.h"
 #include "server/config.h"
+#include "server/slowlog.h"
 
 namespace allot::server {
 
@@ -44,6 +45,8 @@ struct LiveLimits {
   std::atomic<uint64_t> out_soft_seconds{0};
   std::atomic<bool> requirepass_set{false};
   std::atomic<uint64_t> timeout_seconds{0};
+  // enable-debug-command: 0 = no (Redis's default), 1 = yes, 2 = local connections only.
+  std::atomic<int> debug_command{0};
 };
 
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
@@ -128,6 +131,8 @@ class Server {
   // Id of the client whose peer address is addr ("ip:port"), or 0.
   uint64_t find_client_by_addr(std::string_view addr) const;
   std::mutex* registry_mutex() const { return &registry_mu_; }
+  SlowLog& slowlog() { return slowlog_; }
+  LatencyMonitor& latency() { return latency_; }
   // CONFIG RESETSTAT: the server's counters.
   void reset_stats();
   uint64_t next_client_id() { return next_client_id_.fetch_add(1) + 1; }
@@ -155,6 +160,8 @@ class Server {
   ServerConfig cfg_;
   std::string config_file_;
   LiveLimits limits_;
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
   int port_ = 0;
   std::unique_ptr<allot::Engine> engine_;
   std::unique_ptr<ShardNet[]> nets_;

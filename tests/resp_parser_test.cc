@@ -128,6 +128,18 @@ TEST(RespParser, TooBigInline) {
   ExpectError(in, {}, "ERR Protocol error: too big inline request");
 }
 
+// Regression (fuzz/resp_parser_fuzz): a line over the limit was accepted when its
+// terminator came in the same read and refused when it came later; now it is refused
+// however the bytes are cut.
+TEST(RespParser, LineLimitsDoNotDependOnChunking) {
+  ExpectError(std::string(70000, 'a') + "\r\n", {}, "ERR Protocol error: too big inline request");
+  ExpectError("*" + std::string(70000, '1') + "\r\n", {},
+              "ERR Protocol error: too big mbulk count string");
+  ExpectError("*1\r\n$" + std::string(70000, '1') + "\r\n", {},
+              "ERR Protocol error: too big bulk count string");
+  ExpectCommands("ECHO " + std::string(60000, 'a') + "\r\n", {{"ECHO", std::string(60000, 'a')}});
+}
+
 TEST(RespParser, InvalidMultibulkLength) {
   ExpectError("*20000000\r\n", {}, "ERR Protocol error: invalid multibulk length");
   ExpectError("*1048577\r\n", {}, "ERR Protocol error: invalid multibulk length");
@@ -206,6 +218,20 @@ TEST(SplitInlineArgs, RedisRules) {
   EXPECT_TRUE(out.empty());
   EXPECT_FALSE(SplitInlineArgs("\"abc", &out));
   EXPECT_FALSE(SplitInlineArgs("'abc'x", &out));
+}
+
+// Regression (fuzz/resp_parser_fuzz): a NUL byte in an inline request looped forever,
+// pushing empty arguments until the server ran out of memory. Redis reads the line as a
+// C string: it ends at the NUL, and a quote left open there is unbalanced.
+TEST(SplitInlineArgs, NulEndsTheLine) {
+  using namespace std::string_view_literals;
+  std::vector<std::string> out;
+  ASSERT_TRUE(SplitInlineArgs("a\0b c"sv, &out));
+  EXPECT_EQ(out, (std::vector<std::string>{"a"}));
+  ASSERT_TRUE(SplitInlineArgs("\0"sv, &out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(SplitInlineArgs("\"a\0b\""sv, &out));
+  ExpectCommands("SET k v\0junk\r\nPING\r\n"sv, {{"SET", "k", "v"}, {"PING"}});
 }
 
 }  // namespace

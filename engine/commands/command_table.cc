@@ -18,6 +18,7 @@ const CommandTable& CommandTable::Get() {
     RegisterInventoryFamily(*t);
     RegisterServerFamily(*t);
     RegisterWatchCommands(*t);
+    RegisterScriptingFamily(*t);
     return t;
   }();
   return *table;

@@ -12,6 +12,7 @@
 
 #include "engine/commands/family.h"
 #include "engine/commands/inventory_ops.h"
+#include "engine/pgsync/tracker.h"
 
 namespace allot::internal {
 
@@ -127,6 +128,34 @@ std::optional<Item> FindItemOrReply(CmdCtx& ctx, std::string_view key, bool read
   return item;
 }
 
+// With PostgreSQL sync on and its backlog full (docs/postgres.md), new sales are refused
+// rather than kept in memory without bound. Never during replay: the flag is only set by
+// the running sync worker, and a record in the log was accepted when it ran.
+bool SalesRefusedOrReply(const Item& item, Reply* err) {
+  PgTracker* t = PgTrackerFor(*item.shard, item.db);
+  if (t == nullptr || !t->shared->refuse_sales.load(std::memory_order_relaxed)) return false;
+  *err = Reply::Error(
+      "TRYAGAIN the PostgreSQL sync backlog is full (pg-backlog-max); sales resume when "
+      "PostgreSQL catches up");
+  return true;
+}
+
+// Ledger entry for PostgreSQL sync: one purchases row per sale or refund.
+void RecordSale(CmdCtx& ctx, const Item& item, std::string_view user, int64_t qty,
+                std::string_view hold_id, std::optional<std::string_view> request_id,
+                bool cancelled) {
+  PgTracker* t = PgTrackerFor(*item.shard, item.db);
+  if (t == nullptr) return;
+  SaleEvent ev;
+  ev.qty = qty;
+  ev.at_ms = ctx.now_ms;
+  ev.cancelled = cancelled;
+  ev.user = std::string(user);
+  ev.hold_id = std::string(hold_id);
+  if (request_id) ev.request_id = std::string(*request_id);
+  PgRecordSale(t, item.key, *item.inv, std::move(ev));
+}
+
 Reply IntOrError(const OpResult<int64_t>& r) {
   return r.ok() ? Reply::Int(r.value()) : ErrorReply(r.status());
 }
@@ -142,8 +171,10 @@ Reply CmdCreate(CmdCtx& ctx, Args args) {
   }
   Db& db = ctx.db(args[1]);
   if (db.find(args[1], ctx.now_ms) != nullptr) return ErrorReply(OpStatus::kKeyExists);
-  db.insert(args[1], std::make_unique<Inventory>(MakeInventory(total, o.limit, o.hold_ttl_ms)),
-            ctx.now_ms);
+  auto inv = std::make_unique<Inventory>(MakeInventory(total, o.limit, o.hold_ttl_ms));
+  // From the logged random state, so replay gives the item the same identity.
+  inv->item_id = ctx.home->next_random() >> 1;  // fits PostgreSQL's signed bigint
+  db.insert(args[1], std::move(inv), ctx.now_ms);
   return Reply::Ok();
 }
 
@@ -168,7 +199,14 @@ Reply CmdBuy(CmdCtx& ctx, Args args) {
   }
   auto item = FindItemOrReply(ctx, args[1], false, &err);
   if (!item) return err;
-  return IntOrError(OpBuy(*item->inv, args[2], o.qty.value_or(1), o.id));
+  if (SalesRefusedOrReply(*item, &err)) return err;
+  const int64_t sold_before = item->inv->sold;
+  auto r = OpBuy(*item->inv, args[2], o.qty.value_or(1), o.id);
+  // A retry of a remembered request id answers 1 without selling: no new event.
+  if (item->inv->sold > sold_before) {
+    RecordSale(ctx, *item, args[2], item->inv->sold - sold_before, {}, o.id, false);
+  }
+  return IntOrError(r);
 }
 
 // INV.HOLD key user [QTY n] [TTL ms] [ID holdid]
@@ -181,6 +219,7 @@ Reply CmdHold(CmdCtx& ctx, Args args) {
   }
   auto item = FindItemOrReply(ctx, args[1], false, &err);
   if (!item) return err;
+  if (SalesRefusedOrReply(*item, &err)) return err;
   int64_t ttl_ms = o.ttl_ms.value_or(item->inv->hold_ttl_ms);
   auto r = OpHold(item->ref(), args[2], o.qty.value_or(1), ttl_ms, o.id, ctx.now_ms);
   if (!r.ok()) return ErrorReply(r.status());
@@ -194,7 +233,16 @@ Reply CmdResolve(CmdCtx& ctx, Args args) {
   Reply err;
   auto item = FindItemOrReply(ctx, args[1], false, &err);
   if (!item) return err;
-  return IntOrError(kConfirm ? OpConfirm(item->ref(), args[2]) : OpRelease(item->ref(), args[2]));
+  if (!kConfirm) return IntOrError(OpRelease(item->ref(), args[2]));
+  if (SalesRefusedOrReply(*item, &err)) return err;
+  const int64_t sold_before = item->inv->sold;
+  auto r = OpConfirm(item->ref(), args[2]);
+  if (item->inv->sold > sold_before) {  // not a repeat: the hold was open
+    auto h = item->inv->holds.find(args[2]);
+    ALLOT_CHECK(h != item->inv->holds.end());
+    RecordSale(ctx, *item, h->second.user, h->second.qty, args[2], std::nullopt, false);
+  }
+  return IntOrError(r);
 }
 
 // INV.EXTEND key holdid ms
@@ -216,7 +264,10 @@ Reply CmdCancel(CmdCtx& ctx, Args args) {
   }
   auto item = FindItemOrReply(ctx, args[1], false, &err);
   if (!item) return err;
-  return Reply::Int(OpCancel(*item->inv, args[2], o.qty));
+  if (SalesRefusedOrReply(*item, &err)) return err;
+  int64_t n = OpCancel(*item->inv, args[2], o.qty);
+  if (n > 0) RecordSale(ctx, *item, args[2], n, {}, std::nullopt, true);
+  return Reply::Int(n);
 }
 
 void Field(std::vector<Reply>& kv, std::string_view name, int64_t v) {

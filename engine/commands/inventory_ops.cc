@@ -6,6 +6,7 @@
 
 #include "engine/keyspace/shard_state.h"
 #include "engine/limits.h"
+#include "engine/pgsync/tracker.h"
 #include "engine/util/assert.h"
 
 namespace allot::internal {
@@ -140,6 +141,10 @@ size_t ExpireItemHolds(ItemRef item, int64_t now_ms, size_t max) {
   // Expired holds (by the shard timer or lazily) change the item: WATCH sees that.
   if (n > 0 && !item.shard.watches.empty()) {
     item.shard.watches.touch(item.db, item.key, item.shard.dbs[item.db]);
+  }
+  // Expiry is not logged (docs/durability.md): PostgreSQL sync learns of it here.
+  if (n > 0) {
+    if (PgTracker* t = PgTrackerFor(item.shard, item.db)) t->mark(item.key);
   }
   return n;
 }

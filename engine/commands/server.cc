@@ -2,12 +2,21 @@
 // SELECT, DBSIZE, FLUSHDB, FLUSHALL, INFO). Commands about connections (HELLO, AUTH,
 // CLIENT, COMMAND, CONFIG, QUIT, RESET, SHUTDOWN) are registered here so that COMMAND
 // lists them and dispatch checks their arity, but allotd answers them (server/).
+#include <fmt/format.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "engine/commands/family.h"
+#include "engine/commands/object_encoding.h"
 #include "engine/commands/server_info.h"
+#include "engine/engine_impl.h"
+#include "engine/keyspace/inventory.h"
+#include "engine/pgsync/pg_sync.h"
 #include "engine/runtime/clock.h"
 
 namespace allot::internal {
@@ -56,6 +65,94 @@ Reply CmdFlushall(CmdCtx& ctx, Args args) {
   return Reply::Ok();
 }
 
+// SWAPDB index1 index2: on every shard, at one point (all shards are held). Inventory
+// items change database, so their open holds are registered again under the new one (the
+// old timer entries go stale, which the timer tolerates).
+Reply CmdSwapdb(CmdCtx& ctx, Args args) {
+  int64_t a = 0, b = 0;
+  if (!ParseInt64(args[1], &a)) return Reply::Error("ERR invalid first DB index");
+  if (!ParseInt64(args[2], &b)) return Reply::Error("ERR invalid second DB index");
+  if (a < 0 || a >= limits::kDatabaseCount || b < 0 || b >= limits::kDatabaseCount) {
+    return Reply::Error("ERR DB index is out of range");
+  }
+  if (a == b) return Reply::Ok();
+  for (ShardState* s : ctx.shards) {
+    s->dbs[a].swap_contents(s->dbs[b]);
+    for (int64_t db : {a, b}) {
+      s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {
+        if (e.type() == ValueType::kInventory) {
+          InventoryKeyAttached(*s, static_cast<int>(db), key, *e.as<InventoryValue>());
+        }
+      });
+    }
+  }
+  return Reply::Ok();
+}
+
+std::atomic<LogLineFn> g_log_hook{nullptr};
+
+Reply DebugHelp() {
+  std::vector<Reply> lines;
+  for (const char* l :
+       {"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LOG <message>",
+        "    Write <message> to the server log.", "OBJECT <key>",
+        "    Show low level info about the <key> and associated value.", "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.", "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP", "    Prints this help."}) {
+    lines.push_back(Reply::Status(l));
+  }
+  return Reply::Array(std::move(lines));
+}
+
+// DEBUG, the subcommands that are cheap to offer; the rest of Redis's DEBUG (RELOAD, JMAP,
+// POPULATE, ...) gets Redis's unknown-subcommand error, never silence. SLEEP stops the
+// shard that runs it (the caller's), not the whole server: Allot has no global thread.
+Reply CmdDebug(CmdCtx& ctx, Args args) {
+  std::string_view sub = args[1];
+  size_t n = args.size();
+  if (EqualsIgnoreCase(sub, "HELP") && n == 2) return DebugHelp();
+  if (EqualsIgnoreCase(sub, "SLEEP") && n == 3) {
+    double seconds = 0;
+    if (!ParseDouble(args[2], &seconds) || seconds < 0 || seconds > 3600) {
+      return Reply::Error("ERR value is not a valid float");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6)));
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "SET-ACTIVE-EXPIRE") && n == 3) {
+    if (args[2] != "0" && args[2] != "1") return Reply::Error("ERR syntax error");
+    ctx.engine->set_active_expire(args[2] == "1");
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "LOG") && n == 3) {
+    std::string line = "DEBUG LOG: " + std::string(args[2]);
+    if (LogLineFn fn = g_log_hook.load(std::memory_order_acquire)) {
+      fn(line);
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "OBJECT") && n == 3) {
+    Entry* e = ctx.db(args[2]).find(args[2], ctx.now_ms);
+    if (e == nullptr) return Reply::Error("ERR no such key");
+    // Redis also prints serializedlength and LRU fields; Allot has neither, so they are
+    // left out rather than invented.
+    char line[128];
+    std::snprintf(line, sizeof line, "Value at:%p refcount:1 encoding:%s", static_cast<void*>(e),
+                  RedisEncodingName(*e));
+    return Reply::Status(line);
+  }
+  return Reply::Error("ERR unknown subcommand '" + std::string(sub.substr(0, 128)) +
+                      "'. Try DEBUG HELP.");
+}
+
+void DebugKeys(Args args, std::vector<size_t>& out) {
+  if (args.size() == 3 && EqualsIgnoreCase(args[1], "OBJECT")) out.push_back(2);
+}
+
 std::atomic<InfoSectionFn> g_info_hook{nullptr};
 
 // Redis's INFO sections in Redis's order; `in_default` = part of plain INFO.
@@ -96,6 +193,40 @@ void AppendLine(std::string& out, std::string_view name, uint64_t v) {
   out.append("\r\n");
 }
 
+// PostgreSQL sync (docs/postgres.md).
+void InfoPgSyncLines(CmdCtx& ctx, std::string& out) {
+  PgSync* pg = ctx.engine->pg_sync();
+  if (pg == nullptr) {
+    out.append("pg_sync:off\r\n");
+    return;
+  }
+  PgSyncStatus s = pg->status();
+  out.append("pg_sync:" + s.state + "\r\n");
+  if (!s.last_error.empty()) {
+    std::string e = s.last_error;
+    for (char& c : e) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    out.append("pg_last_error:" + e + "\r\n");
+  }
+  AppendLine(out, "pg_synced_lsn", s.synced_lsn);
+  AppendLine(out, "pg_lag_records", s.durable_lsn - std::min(s.durable_lsn, s.synced_lsn));
+  char lag[32];
+  std::snprintf(lag, sizeof lag, "%.3f", static_cast<double>(s.lag_ms) / 1000.0);
+  out.append("pg_lag_seconds:" + std::string(lag) + "\r\n");
+  AppendLine(out, "pg_caught_up", s.caught_up ? 1 : 0);
+  AppendLine(out, "pg_backlog_events",
+             static_cast<uint64_t>(std::max<int64_t>(0, s.backlog_events)));
+  AppendLine(out, "pg_backlog_max", s.backlog_max);
+  AppendLine(out, "pg_backlog_warning", s.backlog_warning ? 1 : 0);
+  AppendLine(out, "pg_refusing_sales", s.refusing_sales ? 1 : 0);
+  AppendLine(out, "pg_transactions", s.transactions);
+  AppendLine(out, "pg_statements", s.statements);
+  AppendLine(out, "pg_purchase_rows_sent", s.purchases_rows);
+  AppendLine(out, "pg_rows_sent", s.rows);
+  AppendLine(out, "pg_reconnects", s.reconnects);
+}
+
 void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
   ShardStats sum;
   for (ShardState* s : ctx.shards) {
@@ -109,6 +240,7 @@ void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
     AppendLine(out, "used_memory", mi.uordblks + mi.hblkhd);
   } else if (section == "persistence") {
     out.append("loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n");
+    InfoPgSyncLines(ctx, out);
   } else if (section == "stats") {
     AppendLine(out, "expired_keys", sum.expired_keys);
     AppendLine(out, "evicted_keys", 0);
@@ -147,7 +279,7 @@ Reply CmdInfo(CmdCtx& ctx, Args args) {
     InfoEngineLines(ctx, s.name, out);
     if (hook != nullptr) hook(s.name, out);
   }
-  return Reply::Bulk(std::move(out));
+  return Reply::Verbatim(out);
 }
 
 // TIME: the engine's clock (ms resolution) as Redis's [seconds, microseconds].
@@ -162,21 +294,6 @@ Reply CmdTime(CmdCtx& ctx, Args) {
 std::atomic<int64_t> g_start_unix_s{0};
 
 Reply CmdLastsave(CmdCtx&, Args) { return Reply::Int(g_start_unix_s.load()); }
-
-// FUNCTION FLUSH [ASYNC|SYNC]: there are no functions until the scripting issue lands, so
-// flushing them succeeds; the other subcommands say they are not available yet.
-Reply CmdFunction(CmdCtx&, Args args) {
-  if (EqualsIgnoreCase(args[1], "FLUSH")) {
-    if (args.size() == 2) return Reply::Ok();
-    if (args.size() == 3 &&
-        (EqualsIgnoreCase(args[2], "ASYNC") || EqualsIgnoreCase(args[2], "SYNC"))) {
-      return Reply::Ok();
-    }
-    return Reply::Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-  }
-  return Reply::Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
-                      "'. Try FUNCTION HELP.");
-}
 
 // Reached only from an embedded Engine: allotd answers these before the engine sees them.
 Reply CmdServerOnly(CmdCtx&, Args args) {
@@ -194,11 +311,12 @@ constexpr CommandSpec kServerCommands[] = {
     {"DBSIZE", 1, kCmdReadOnly | kCmdFast | kCmdAllShards, 0, 0, 0, CmdDbsize},
     {"FLUSHDB", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushdb},
     {"FLUSHALL", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushall},
+    {"DEBUG", -2, kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdDebug, DebugKeys},
+    {"SWAPDB", 3, kCmdWrite | kCmdFast | kCmdAllShards, 0, 0, 0, CmdSwapdb},
     {"INFO", -1, kCmdAllShards | kCmdLoading | kCmdStale, 0, 0, 0, CmdInfo},
     {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
     {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
      CmdLastsave},
-    {"FUNCTION", -2, kCmdNoShard | kCmdNoScript, 0, 0, 0, CmdFunction},
     {"HELLO", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"AUTH", -2, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"CLIENT", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},
@@ -207,11 +325,14 @@ constexpr CommandSpec kServerCommands[] = {
     {"QUIT", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"RESET", 1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"SHUTDOWN", -1, kConnFlags | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdServerOnly},
+    {"SLOWLOG", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
+    {"LATENCY", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
 };
 
 }  // namespace
 
 void SetServerInfoHook(InfoSectionFn fn) { g_info_hook.store(fn, std::memory_order_release); }
+void SetServerLogHook(LogLineFn fn) { g_log_hook.store(fn, std::memory_order_release); }
 
 void RegisterServerFamily(CommandTable& t) {
   g_start_unix_s.store(RealClockMs() / 1000);

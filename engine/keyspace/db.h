@@ -73,6 +73,12 @@ class Db {
                 const std::function<void(const std::string&, Entry&)>& fn);
   // Visits every live key (KEYS, FLUSH accounting, checkpoints).
   void for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn);
+  // Exchanges every key and TTL with other (SWAPDB). Node-based containers keep their
+  // nodes, so the expiry index's key pointers stay valid.
+  void swap_contents(Db& other) {
+    map_.swap(other.map_);
+    expires_.swap(other.expires_);
+  }
   // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);
 

@@ -63,6 +63,18 @@ struct Hold {
   HoldState state = HoldState::kOpen;
 };
 
+// One sale or refund not yet written to PostgreSQL (engine/pgsync/): becomes one row of
+// the purchases table. Kept only while PostgreSQL sync is on, and only for database 0.
+struct SaleEvent {
+  uint64_t seq = 0;        // per item, from Inventory::next_event_seq; (item_id, seq) is unique
+  int64_t qty = 0;         // >= 1
+  int64_t at_ms = 0;       // the command's ctx.now_ms (the same on replay)
+  bool cancelled = false;  // an INV.CANCEL refund rather than a sale
+  std::string user;
+  std::string hold_id;     // the confirmed hold; empty for a direct buy or a refund
+  std::string request_id;  // INV.BUY ... ID, if given
+};
+
 // One user's units of one item. Users with nothing held or bought are erased.
 struct InventoryUser {
   int64_t held = 0;
@@ -105,6 +117,15 @@ struct Inventory {
   unsigned timer_shard = 0;
   int timer_db = -1;
   std::string timer_key;
+
+  // PostgreSQL sync (engine/pgsync/pg_sync.h). item_id names this incarnation of the item
+  // (drawn from the shard's random source at INV.CREATE, so replay draws the same), so a
+  // deleted and re-created key does not reuse purchase ids. unsynced is the ledger of
+  // sales not yet acknowledged by PostgreSQL; it is part of checkpoints, so a restart
+  // after a checkpoint still has the events PostgreSQL may not have.
+  uint64_t item_id = 0;
+  uint64_t next_event_seq = 1;
+  std::deque<SaleEvent> unsynced;
 
   size_t open_hold_count() const { return open_deadlines.size(); }
 };

@@ -1,6 +1,7 @@
 #include "engine/keyspace/shard_state.h"
 
 #include "engine/keyspace/inventory.h"
+#include "engine/pgsync/tracker.h"
 
 namespace allot::internal {
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -13,6 +14,7 @@ namespace allot::internal {
 
 class Reactor;
 struct InventoryTimers;
+struct PgTracker;
 
 struct ShardStats {
   uint64_t expired_keys = 0;
@@ -20,6 +22,16 @@ struct ShardStats {
   uint64_t keyspace_misses = 0;
   uint64_t commands = 0;
   uint64_t expired_holds = 0;
+};
+
+// A script running on this shard (engine/scripting/lua_runtime.h), as other threads see
+// it: they answer BUSY for this shard once a script has run past busy-reply-threshold,
+// and SCRIPT KILL asks it to stop. Written by the thread running the script.
+struct ScriptRunSlot {
+  std::atomic<int64_t> busy_since_ms{0};  // steady-clock start of a long script, 0 = none
+  std::atomic<bool> kill{false};          // SCRIPT KILL / FUNCTION KILL asked it to stop
+  std::atomic<bool> wrote{false};         // it wrote already: UNKILLABLE
+  std::atomic<bool> is_function{false};   // FCALL (FUNCTION KILL) rather than EVAL
 };
 
 struct ShardState {
@@ -35,6 +47,9 @@ struct ShardState {
   // WATCH registrations of this shard's keys (engine/txn/watch.h). Write paths check
   // watches.empty() first: one branch when nobody watches.
   WatchTable watches;
+  ScriptRunSlot script;
+  // PostgreSQL sync's dirty keys (engine/pgsync/tracker.h); nullptr when sync is off.
+  std::unique_ptr<PgTracker> pg;
   // A per-shard random source (SPOP, RANDOMKEY, SRANDMEMBER); deterministic per shard.
   uint64_t rng_state;
   uint64_t next_random() {

@@ -96,6 +96,9 @@ Reply RunNested(CmdCtx& outer, int db, const CommandSpec& spec, Args args, Effec
   watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
   watch.after(ctx, reply);
+  // PostgreSQL sync learns of the inner write as of any other (its ledger events, if it
+  // sold, were recorded by the handler itself).
+  if (outer.engine->pg_enabled()) outer.engine->pg_track(spec, args, ctx, db, reply);
   if (effects != nullptr && (spec.flags & kCmdWrite) && !reply.is_error()) {
     if (ctx.log_as.empty()) {
       effects->add(db, args);

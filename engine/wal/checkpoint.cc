@@ -97,6 +97,19 @@ void PutInventory(std::string& out, const Inventory& inv) {
     PutStr(out, b.user);
     Put<int64_t>(out, b.qty);
   }
+  // PostgreSQL sync: the item's identity and its sales PostgreSQL has not acknowledged.
+  Put<uint64_t>(out, inv.item_id);
+  Put<uint64_t>(out, inv.next_event_seq);
+  Put<uint32_t>(out, static_cast<uint32_t>(inv.unsynced.size()));
+  for (const SaleEvent& ev : inv.unsynced) {
+    Put<uint64_t>(out, ev.seq);
+    Put<int64_t>(out, ev.qty);
+    Put<int64_t>(out, ev.at_ms);
+    Put<uint8_t>(out, ev.cancelled ? 1 : 0);
+    PutStr(out, ev.user);
+    PutStr(out, ev.hold_id);
+    PutStr(out, ev.request_id);
+  }
 }
 
 // Appends one entry; returns false for a type it cannot serialize.
@@ -170,6 +183,19 @@ std::string ReadInventory(Reader& r, Inventory& inv) {
     b.qty = r.get<int64_t>();
     inv.buy_request_order.push_back(id);
     inv.buy_requests.emplace(std::move(id), std::move(b));
+  }
+  inv.item_id = r.get<uint64_t>();
+  inv.next_event_seq = r.get<uint64_t>();
+  for (uint32_t n = r.get<uint32_t>(); r.ok && n > 0; --n) {
+    SaleEvent ev;
+    ev.seq = r.get<uint64_t>();
+    ev.qty = r.get<int64_t>();
+    ev.at_ms = r.get<int64_t>();
+    ev.cancelled = r.get<uint8_t>() != 0;
+    ev.user = std::string(r.str());
+    ev.hold_id = std::string(r.str());
+    ev.request_id = std::string(r.str());
+    inv.unsynced.push_back(std::move(ev));
   }
   if (!r.ok) return "";  // the caller reports the overrun
   if (inv.total != inv.available + inv.held + inv.sold || inv.available < 0 || inv.held < 0 ||

@@ -33,7 +33,8 @@
 
 namespace allot::internal {
 
-inline constexpr uint8_t kCheckpointVersion = 1;
+inline constexpr uint8_t kCheckpointVersion =
+    2;  // 2: inventory items carry the sale ledger (pgsync)
 
 struct CheckpointImage {
   std::vector<std::string> chunks;  // each sealed with its CRC

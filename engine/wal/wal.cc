@@ -94,7 +94,7 @@ void Wal::open_env() {
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0) fail("mdb_txn_begin", rc);
-  MDB_dbi dbi, checkpoint_dbi;
+  MDB_dbi dbi = 0, checkpoint_dbi = 0;  // set before use; clang cannot see fail() throws
   if ((rc = mdb_dbi_open(txn, kLogDbName, MDB_CREATE, &dbi)) != 0 ||
       (rc = mdb_dbi_open(txn, kCheckpointDbName, MDB_CREATE, &checkpoint_dbi)) != 0) {
     mdb_txn_abort(txn);
@@ -197,7 +197,11 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
   uint64_t expect = checkpoint_lsn + 1;
   uint64_t n = 0;
   MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+  // Records up to the checkpoint may still be there (kept by the trim floor): start after.
+  uint64_t first_be = htobe64(expect);
+  k.mv_size = 8;
+  k.mv_data = &first_be;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 8)
       throw_damaged(expect, "a key of " + std::to_string(k.mv_size) + " bytes, not 8");
@@ -242,6 +246,7 @@ void Wal::stop() {
 
 void Wal::submit(std::string record, Reply reply, ReplySink* sink) {
   ALLOT_DCHECK(sink != nullptr);
+  submitted_.fetch_add(1, std::memory_order_release);
   auto* p = new Pending{std::move(record), Reply(), nullptr, nullptr};
   if (durability_ == Durability::kAlways) {
     p->reply = std::move(reply);
@@ -522,14 +527,16 @@ int Wal::write_checkpoint(CheckpointJob& job) {
   std::string mb = EncodeCheckpointMeta(meta);
   MDB_val mk = Val(kCheckpointMetaKey), mv = Val(mb);
   if ((rc = mdb_put(txn, checkpoint_dbi_, &mk, &mv, 0)) != 0) return abort(rc);
-  // Trim: the log up to the checkpoint's LSN, in the same transaction.
+  // Trim: the log up to the checkpoint's LSN, in the same transaction (not past the
+  // trim floor: PostgreSQL sync keeps what PostgreSQL has not confirmed).
+  const uint64_t trim_to = std::min(job.lsn, trim_floor_.load(std::memory_order_acquire));
   MDB_cursor* cur = nullptr;
   if ((rc = mdb_cursor_open(txn, dbi_, &cur)) != 0) return abort(rc);
   MDB_val k, v;
   while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
     uint64_t be;
     std::memcpy(&be, k.mv_data, 8);
-    if (be64toh(be) > job.lsn) break;
+    if (be64toh(be) > trim_to) break;
     if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
   }
   mdb_cursor_close(cur);

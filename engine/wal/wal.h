@@ -126,6 +126,13 @@ class Wal {
   const std::string& dir() const { return dir_; }
   bool sync_replies() const { return durability_ == Durability::kAlways; }
 
+  // PostgreSQL sync (engine/pgsync/pg_sync.h). Records handed to submit() since start:
+  // once stats().records reaches a value read here, all of them are committed.
+  uint64_t submitted() const { return submitted_.load(std::memory_order_acquire); }
+  // Checkpoints do not trim the log past this LSN (the position PostgreSQL confirmed).
+  // Default: no floor. The checkpoint itself is taken and used as usual.
+  void set_trim_floor(uint64_t lsn) { trim_floor_.store(lsn, std::memory_order_release); }
+
   // Raises or lowers the map ceiling (tests simulate a full disk with a small one).
   void set_map_bytes_max(uint64_t bytes) { map_bytes_max_.store(bytes); }
 
@@ -190,6 +197,8 @@ class Wal {
   std::atomic<uint64_t> checkpoint_failures_{0};
   std::atomic<uint64_t> checkpoints_{0}, checkpoint_lsn_{0}, checkpoint_keys_{0};
   std::atomic<uint64_t> checkpoint_pause_us_{0}, checkpoint_write_us_{0};
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> trim_floor_{UINT64_MAX};
 };
 
 }  // namespace allot::internal

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace allot {
 
@@ -39,6 +41,24 @@ struct Config {
   uint32_t active_expire_interval_ms = 100;
   // Whether the active sweep runs at all (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
   bool active_expire = true;
+
+  // PostgreSQL sync (docs/postgres.md): a libpq connection string; empty = off (the
+  // default: an embedded Engine needs no PostgreSQL). Requires the write-ahead log (dir
+  // set, durability not kNone).
+  std::string pg_url;
+  // How often the sync worker writes what changed, in milliseconds.
+  uint32_t pg_sync_interval_ms = 1000;
+  // Glob patterns of plain keys (strings, counters, sets) mirrored besides inventory items.
+  std::vector<std::string> pg_sync_keys;
+  // PostgreSQL schema of the tables.
+  std::string pg_schema = "allot";
+  // This node's row in sync_state.
+  std::string pg_node = "allot";
+  // Sale events kept in memory for PostgreSQL at most; at the limit new sales are refused
+  // (TRYAGAIN) until PostgreSQL catches up. A warning is logged from 80% of it.
+  uint64_t pg_backlog_max = 5000000;
+  // Where the sync worker reports (reconnects, backlog warnings); empty = stderr.
+  std::function<void(std::string_view)> log_warning;
 };
 
 }  // namespace allot
