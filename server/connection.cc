@@ -102,7 +102,10 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   send_op_.fn = &Connection::on_send;
   pause_op_.conn = this;
   pause_op_.fn = &Connection::on_pause_check;
-  authenticated_ = !server.password_required();
+  user_ = server.acl().default_user();
+  acl_version_ = server.acl().version();
+  // As Redis: a new client is authenticated as default when it needs no password.
+  authenticated_ = user_->enabled && user_->nopass;
   ParserLimits pl;
   pl.bulk_bytes_max = server.limits().proto_max_bulk_len.load();
   parser_ = RespParser(pl);
@@ -294,13 +297,15 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
       break;
     }
     if (server_.pause_end_ms() > NowMs()) break;
+    // A refused command (ACL, maxmemory) is answered here, in order, after the batch.
+    if (refusal(*spec, argv_).has_value()) break;
     current_ = std::move(pending_.front());
     pending_.pop_front();
     pending_bytes_ -= current_.bytes();
     current_.views(argv_);
     server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
     int64_t start_ns = MonotonicNs();
-    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, authenticated, not ours
+    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, allowed, not ours
     Slot& slot = slots_.emplace_back();
     slot.sink.conn = this;
     slot.sink.slot = &slot;

@@ -42,6 +42,7 @@
 
 #include "engine/engine_impl.h"
 #include "engine/runtime/reactor.h"
+#include "server/acl.h"
 #include "server/resp_parser.h"
 
 namespace allot::server {
@@ -53,6 +54,7 @@ struct ClientMeta {
   std::string name;      // under Server's registry mutex
   std::string lib_name;  // under Server's registry mutex
   std::string lib_ver;   // under Server's registry mutex
+  std::string user = "default";  // under Server's registry mutex
   std::string peer;
   std::string local;
   int fd = -1;
@@ -168,7 +170,17 @@ class Connection {
   Reply cmd_client_pause(internal::Args args);
   Reply cmd_config(internal::Args args);
   Reply cmd_reset();
+  Reply cmd_acl(internal::Args args);
+  Reply cmd_acl_setuser(internal::Args args);
+  // AUTH / HELLO AUTH: authenticates as user if the password matches.
+  bool try_auth(std::string_view user, std::string_view pass);
   void authenticate(bool ok);
+  // Why an authenticated client may not run this known, well-formed command now (ACL
+  // permissions, maxmemory), or nullopt. Cheap when the user may run everything and no
+  // memory limit applies.
+  std::optional<Reply> refusal(const internal::CommandSpec& spec, internal::Args args);
+  // Re-reads user_ after ACL changes; false if the user was deleted (the client closes).
+  bool refresh_user();
 
   Server& server_;
   internal::Reactor* reactor_;
@@ -178,6 +190,8 @@ class Connection {
   ClientMeta meta_;
   Session session_;
   bool authenticated_ = false;
+  AclUserPtr user_;  // the user this client runs as (default until AUTH)
+  uint64_t acl_version_ = 0;
   ReplyMode reply_mode_ = ReplyMode::kOn;
   bool skip_next_reply_ = false;
   RespParser parser_;

@@ -58,6 +58,9 @@ class Db {
                 const std::function<void(const std::string&, Entry&)>& fn);
   // Visits every live key (KEYS, FLUSH accounting, checkpoints).
   void for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn);
+  // Visits keys with a TTL, soonest deadline first, until fn returns false (eviction by
+  // volatile-ttl; fn must not modify the db).
+  void for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn);
   // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);
 
