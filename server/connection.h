@@ -44,6 +44,7 @@
 #include "engine/runtime/reactor.h"
 #include "server/acl.h"
 #include "server/resp_parser.h"
+#include "server/tls.h"
 
 namespace allot::server {
 
@@ -67,8 +68,9 @@ struct ClientMeta {
 
 class Connection {
  public:
+  // tls: the context of the TLS port, nullptr for a plain connection.
   Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
-             std::string local);
+             std::string local, const TlsContext* tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -127,6 +129,8 @@ class Connection {
   };
 
   void on_recv(int32_t res);
+  // TLS: decrypts what arrived and feeds the plaintext to the parser.
+  void on_tls_bytes(std::string_view ciphertext);
   void on_send(int32_t res);
   // Completes slot (on this thread, under a Hold of the caller); after_replies() then
   // runs what can run and sends what is ready.
@@ -159,6 +163,7 @@ class Connection {
   // analysis cannot see that holds_ > 0 keeps the delete from running under a Hold.
   [[gnu::noinline]] void maybe_destroy();
   size_t unsent_bytes() const { return out_.size() + (sending_.size() - sent_); }
+  bool has_output() const { return !out_.empty() || (tls_ && tls_->has_ciphertext()); }
 
   // Commands allotd answers itself (server/conn_commands.cc); nullopt = not one of them.
   std::optional<Reply> server_command(internal::Args args);
@@ -214,7 +219,8 @@ class Connection {
   bool current_rejected_ = false;
   std::string proto_error_;  // to reply once the commands before it are answered
 
-  std::string out_;      // replies not handed to the kernel yet
+  std::unique_ptr<TlsSession> tls_;  // TLS port only (server/tls.h)
+  std::string out_;      // replies not handed to the kernel yet (plaintext under TLS)
   std::string sending_;  // bytes of the send in flight
   size_t sent_ = 0;
   int64_t soft_limit_since_ms_ = 0;

@@ -95,6 +95,9 @@ std::string OneLine(std::string text) {
 
 bool SplitInlineArgs(std::string_view s, std::vector<std::string>* out) {
   out->clear();
+  // Redis splits a C string: a NUL byte ends the line. (Treating it as a separator that is
+  // never consumed looped forever on "\0\n", e.g. a TLS ClientHello sent to the plain port.)
+  s = s.substr(0, s.find('\0'));
   size_t i = 0;
   for (;;) {
     while (i < s.size() && IsSpace(s[i])) ++i;

@@ -33,7 +33,8 @@ namespace allot::server {
 // plain accept re-armed after each completion.
 class Listener final : public internal::Completion {
  public:
-  Listener(Server& server, unsigned shard, int fd) : server_(server), shard_(shard), fd_(fd) {
+  Listener(Server& server, unsigned shard, int fd, bool tls)
+      : server_(server), shard_(shard), fd_(fd), tls_(tls) {
     server_.live_sockets.fetch_add(1);
   }
   ~Listener() override { server_.live_sockets.fetch_sub(1); }
@@ -55,7 +56,7 @@ class Listener final : public internal::Completion {
       if (stopping_) {
         ::close(res);
       } else {
-        server_.on_accept(shard_, res);
+        server_.on_accept(shard_, res, tls_);
       }
     } else if (res == -EINVAL && multishot_ && !stopping_) {
       multishot_ = false;  // an older kernel: fall back to one accept per SQE
@@ -84,6 +85,7 @@ class Listener final : public internal::Completion {
   Server& server_;
   unsigned shard_;
   int fd_;
+  bool tls_;
   bool multishot_ = true;
   bool armed_ = false;
   bool stopping_ = false;
@@ -388,6 +390,17 @@ bool Server::start() {
   g_server = this;
   internal::SetServerInfoHook(&InfoHook);
   port_ = cfg.port;
+  tls_port_ = cfg.tls_port;
+  if (tls_port_ > 0) {
+    std::string err;
+    tls_ = TlsContext::Create({cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_cert_file,
+                               cfg.tls_auth_clients},
+                              &err);
+    if (tls_ == nullptr) {
+      LogWarning("Failed to configure TLS: {}", err);
+      return false;
+    }
+  }
   for (unsigned i = 0; i < n; ++i) {
     std::string err;
     bool ok = true;
@@ -399,10 +412,20 @@ bool Server::start() {
   }
   LogNotice("Allot 0.1.0 started: {} shard threads, pid {}", n, getpid());
   LogNotice("Ready to accept connections tcp on port {}", port_);
+  if (tls_port_ > 0) LogNotice("Ready to accept connections tls on port {}", tls_port_);
   return true;
 }
 
 bool Server::open_listeners(unsigned shard, std::string* err) {
+  if (!open_port(shard, &port_, false, err)) return false;
+  if (tls_port_ > 0 && !open_port(shard, &tls_port_, true, err)) return false;
+  auto* timer = new IdleTimer(*this, shard);
+  nets_[shard].timer = timer;
+  timer->arm(engine().reactor(shard));
+  return true;
+}
+
+bool Server::open_port(unsigned shard, int* port, bool tls, std::string* err) {
   ServerConfig cfg = config();
   size_t opened = 0;
   for (const std::string& spec : cfg.bind) {
@@ -410,7 +433,7 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     std::string host = optional ? spec.substr(1) : spec;
     sockaddr_storage ss{};
     socklen_t len = 0;
-    if (!MakeSockaddr(host, port_, &ss, &len)) {
+    if (!MakeSockaddr(host, *port, &ss, &len)) {
       *err = "Invalid bind address '" + host + "'";
       return false;
     }
@@ -426,19 +449,19 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
         ::close(fd);
         continue;
       }
-      *err = fmt::format("Could not create server TCP listening socket {}:{}: {}", host, port_,
-                         std::strerror(errno));
+      *err = fmt::format("Could not create server {} listening socket {}:{}: {}",
+                         tls ? "TLS" : "TCP", host, *port, std::strerror(errno));
       ::close(fd);
       return false;
     }
-    if (port_ == 0) {  // --port 0: every shard then shares the port the kernel chose
+    if (*port == 0) {  // --port 0: every shard then shares the port the kernel chose
       sockaddr_storage got{};
       socklen_t got_len = sizeof got;
       getsockname(fd, reinterpret_cast<sockaddr*>(&got), &got_len);
-      port_ = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+      *port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
                                              : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
     }
-    auto* l = new Listener(*this, shard, fd);
+    auto* l = new Listener(*this, shard, fd, tls);
     nets_[shard].listeners.push_back(l);
     l->arm(engine().reactor(shard));
     ++opened;
@@ -447,13 +470,10 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     *err = "Failed listening on any bind address";
     return false;
   }
-  auto* timer = new IdleTimer(*this, shard);
-  nets_[shard].timer = timer;
-  timer->arm(engine().reactor(shard));
   return true;
 }
 
-void Server::on_accept(unsigned shard, int fd) {
+void Server::on_accept(unsigned shard, int fd, bool tls) {
   uint64_t n = connected_clients.fetch_add(1) + 1;
   if (n > limits_.maxclients.load(std::memory_order_relaxed) || nets_[shard].stopping) {
     connected_clients.fetch_sub(1);
@@ -482,7 +502,8 @@ void Server::on_accept(unsigned shard, int fd) {
     LogVerbose("Refused {} in protected mode", AddrText(peer));
     return;
   }
-  auto* c = new Connection(*this, shard, fd, next_client_id(), AddrText(peer), AddrText(local));
+  auto* c = new Connection(*this, shard, fd, next_client_id(), AddrText(peer), AddrText(local),
+                           tls ? tls_.get() : nullptr);
   LogVerbose("Accepted {} (id={}, shard {})", c->meta().peer, c->id(), shard);
   c->start();
 }

@@ -28,6 +28,7 @@
 #include "engine/engine_impl.h"
 #include "server/acl.h"
 #include "server/config.h"
+#include "server/tls.h"
 
 namespace allot::server {
 
@@ -131,8 +132,9 @@ class Server {
   bool make_room(unsigned shard);
   std::atomic<uint64_t> evicted_keys{0};
 
-  // Called by a shard's listener with an accepted socket.
-  void on_accept(unsigned shard, int fd);
+  // Called by a shard's listener with an accepted socket (tls: from the TLS port).
+  void on_accept(unsigned shard, int fd, bool tls);
+  int tls_port() const { return tls_port_; }
 
   // Client registry (CLIENT LIST / KILL, INFO clients).
   void register_client(Connection* c);
@@ -163,6 +165,8 @@ class Server {
 
  private:
   bool open_listeners(unsigned shard, std::string* err);
+  // Listens on every bind address at port (updating *port when it is 0); false if none.
+  bool open_port(unsigned shard, int* port, bool tls, std::string* err);
   void stop_shard(unsigned shard);
   void apply_limits(const ServerConfig& cfg);
   // Evicts up to max keys of shard (its thread) by the policy; how many it evicted.
@@ -176,6 +180,8 @@ class Server {
   std::string config_file_;
   LiveLimits limits_;
   int port_ = 0;
+  int tls_port_ = 0;
+  std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<allot::Engine> engine_;
   std::unique_ptr<ShardNet[]> nets_;
   std::unique_ptr<ShardNetStats[]> stats_;
