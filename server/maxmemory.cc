@@ -20,6 +20,8 @@ namespace {
 
 // Keys evicted at most per command (Redis bounds its eviction loop by time instead).
 constexpr size_t kEvictPerCallMax = 64;
+// Eviction asked of other shards goes down to limit - limit / this.
+constexpr uint64_t kEvictLowWaterDivisor = 20;
 // Random probes for a victim before giving up on this shard.
 constexpr int kEvictSamples = 16;
 
@@ -88,12 +90,12 @@ bool Server::over_maxmemory() const {
   return limit > 0 && static_cast<uint64_t>(UsedMemoryBytes()) > limit;
 }
 
-size_t Server::evict_on(unsigned shard_id, size_t max) {
+size_t Server::evict_on(unsigned shard_id, size_t max, uint64_t target) {
   auto policy = static_cast<EvictionPolicy>(limits_.eviction.load(std::memory_order_relaxed));
   if (policy == EvictionPolicy::kNoEviction) return 0;
   internal::ShardState& shard = engine().shard(shard_id);
   size_t n = 0;
-  while (n < max && over_maxmemory()) {
+  while (n < max && static_cast<uint64_t>(UsedMemoryBytes()) > target) {
     auto [db, key] = PickVictim(shard, policy, engine().now_ms());
     if (db < 0) break;
     Session session;
@@ -111,16 +113,19 @@ size_t Server::evict_on(unsigned shard_id, size_t max) {
 
 bool Server::make_room(unsigned shard) {
   if (!over_maxmemory()) return true;
-  if (evict_on(shard, kEvictPerCallMax) > 0 && !over_maxmemory()) return true;
-  if (!over_maxmemory()) return true;
+  uint64_t limit = limits_.maxmemory.load(std::memory_order_relaxed);
+  if (evict_on(shard, kEvictPerCallMax, limit) > 0 && !over_maxmemory()) return true;
   if (static_cast<EvictionPolicy>(limits_.eviction.load()) == EvictionPolicy::kNoEviction) {
     return false;
   }
-  // Nothing (or not enough) here: the other shards evict on their own threads.
+  // Nothing (or not enough) here: the other shards evict on their own threads, a little
+  // below the limit (kEvictLowWaterDivisor) so that this shard's next writes find room
+  // instead of asking again at once.
+  uint64_t target = limit - std::max<uint64_t>(limit / kEvictLowWaterDivisor, 1);
   for (unsigned i = 0; i < engine().shard_count(); ++i) {
     if (i == shard || evicting_[i].exchange(true)) continue;
-    engine().run_on_shard_async(i, [this, i](internal::ShardState&) {
-      evict_on(i, kEvictPerCallMax * 16);
+    engine().run_on_shard_async(i, [this, i, target](internal::ShardState&) {
+      evict_on(i, kEvictPerCallMax * 16, target);
       evicting_[i].store(false);
     });
   }

@@ -169,8 +169,9 @@ class Server {
   bool open_port(unsigned shard, int* port, bool tls, std::string* err);
   void stop_shard(unsigned shard);
   void apply_limits(const ServerConfig& cfg);
-  // Evicts up to max keys of shard (its thread) by the policy; how many it evicted.
-  size_t evict_on(unsigned shard, size_t max);
+  // Evicts up to max keys of shard (its thread) by the policy until used memory is at most
+  // target bytes; how many it evicted.
+  size_t evict_on(unsigned shard, size_t max, uint64_t target);
 
   AclStore acl_;
   std::unique_ptr<std::atomic<bool>[]> evicting_;  // per shard: an eviction request is queued
