@@ -67,8 +67,8 @@ class AclCommands {
   struct Cmd {
     std::string name;  // lower case; "config|get" for a subcommand
     uint32_t categories = 0;
-    int parent = -1;                  // a subcommand's command id
-    std::vector<int> subcommands;     // a container's subcommand ids
+    int parent = -1;               // a subcommand's command id
+    std::vector<int> subcommands;  // a container's subcommand ids
   };
   static const AclCommands& Get();
 
@@ -95,7 +95,7 @@ struct AclUser {
   bool enabled = false;
   bool nopass = false;
   bool all_keys = false;
-  bool all_channels = false;                // only shown: Allot has no Pub/Sub
+  bool all_channels = false;                 // only shown: Allot has no Pub/Sub
   std::vector<std::string> password_hashes;  // SHA-256, lower-case hex
   std::vector<std::string> key_patterns;     // globs, without the '~'
   std::vector<uint64_t> allowed;             // bitmap over AclCommands ids

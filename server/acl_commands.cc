@@ -52,9 +52,10 @@ Reply AclGetUser(const AclUser& u) {
   return Reply::Map({Reply::Bulk(std::string_view("flags")), Reply::Array(std::move(flags)),
                      Reply::Bulk(std::string_view("passwords")), Reply::Array(std::move(passwords)),
                      Reply::Bulk(std::string_view("commands")), Reply::Bulk(u.describe_commands()),
-                     Reply::Bulk(std::string_view("keys")), Reply::Bulk(keys), Reply::Bulk(std::string_view("channels")),
-                     Reply::Bulk(std::string_view(u.all_channels ? "&*" : "")), Reply::Bulk(std::string_view("selectors")),
-                     Reply::Array()});
+                     Reply::Bulk(std::string_view("keys")), Reply::Bulk(keys),
+                     Reply::Bulk(std::string_view("channels")),
+                     Reply::Bulk(std::string_view(u.all_channels ? "&*" : "")),
+                     Reply::Bulk(std::string_view("selectors")), Reply::Array()});
 }
 
 Reply AclHelp() {

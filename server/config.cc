@@ -129,8 +129,8 @@ std::string SetOneOf(const Values& v, std::initializer_list<std::string_view> na
 
 std::string SetPolicy(ServerConfig& c, const Values& v) {
   return SetOneOf(v,
-                  {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                   "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"},
+                  {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+                   "allkeys-lfu", "allkeys-random", "noeviction"},
                   &c.maxmemory_policy);
 }
 
@@ -259,8 +259,8 @@ constexpr Setting kSettings[] = {
      [](const ServerConfig& c) { return c.requirepass; }},
     {"maxclients", "maximum connected clients (default 10000)", true, SetMaxclients,
      [](const ServerConfig& c) { return std::to_string(c.maxclients); }},
-    {"user", "<name> <rules...>: an ACL user, as Redis's `user` lines (may repeat)", false,
-     SetUser, [](const ServerConfig&) { return std::string(); }},
+    {"user", "<name> <rules...>: an ACL user, as Redis's `user` lines (may repeat)", false, SetUser,
+     [](const ServerConfig&) { return std::string(); }},
     {"protected-mode",
      "refuse non-loopback clients while the default user has no password (default yes)", true,
      [](ServerConfig& c, const Values& v) { return SetYesNo(v, &c.protected_mode); },

@@ -3,6 +3,7 @@
 // SHUTDOWN). The engine registers them (engine/commands/server.cc), so unknown-command and
 // arity errors come from the engine's one dispatch path.
 #include <algorithm>
+#include <utility>
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
@@ -160,6 +161,7 @@ Reply CmdCommand(Args args) {
 }  // namespace
 
 std::optional<Reply> Connection::server_command(Args args) {
+  bool checked = std::exchange(refusal_checked_, false);
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   current_spec_ = spec;
   current_rejected_ = spec == nullptr || !ArityOk(*spec, args.size());
@@ -175,7 +177,7 @@ std::optional<Reply> Connection::server_command(Args args) {
     return Reply::Error("NOAUTH Authentication required.");
   }
   // AUTH, HELLO, QUIT and RESET are never refused by ACL rules (Redis's no-auth flag).
-  if (!no_auth) {
+  if (!no_auth && !checked) {
     if (std::optional<Reply> refused = refusal(*spec, args)) {
       current_rejected_ = true;
       return refused;

@@ -325,6 +325,8 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
     current_.views(argv_);
     server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
     int64_t start_ns = MonotonicNs();
+    // Checked just above: used memory may have moved since, and the verdict must not.
+    refusal_checked_ = true;
     ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, allowed, not ours
     Slot& slot = slots_.emplace_back();
     slot.sink.conn = this;

@@ -52,9 +52,9 @@ class Server;
 
 // Metadata CLIENT LIST reads from other threads (under the registry mutex or atomically).
 struct ClientMeta {
-  std::string name;      // under Server's registry mutex
-  std::string lib_name;  // under Server's registry mutex
-  std::string lib_ver;   // under Server's registry mutex
+  std::string name;              // under Server's registry mutex
+  std::string lib_name;          // under Server's registry mutex
+  std::string lib_ver;           // under Server's registry mutex
   std::string user = "default";  // under Server's registry mutex
   std::string peer;
   std::string local;
@@ -197,6 +197,7 @@ class Connection {
   bool authenticated_ = false;
   AclUserPtr user_;  // the user this client runs as (default until AUTH)
   uint64_t acl_version_ = 0;
+  bool refusal_checked_ = false;  // server_command skips refusal() once (remote batches)
   ReplyMode reply_mode_ = ReplyMode::kOn;
   bool skip_next_reply_ = false;
   RespParser parser_;
@@ -220,8 +221,8 @@ class Connection {
   std::string proto_error_;  // to reply once the commands before it are answered
 
   std::unique_ptr<TlsSession> tls_;  // TLS port only (server/tls.h)
-  std::string out_;      // replies not handed to the kernel yet (plaintext under TLS)
-  std::string sending_;  // bytes of the send in flight
+  std::string out_;                  // replies not handed to the kernel yet (plaintext under TLS)
+  std::string sending_;              // bytes of the send in flight
   size_t sent_ = 0;
   int64_t soft_limit_since_ms_ = 0;
 

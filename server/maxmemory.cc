@@ -95,7 +95,7 @@ size_t Server::evict_on(unsigned shard_id, size_t max, uint64_t target) {
   if (policy == EvictionPolicy::kNoEviction) return 0;
   internal::ShardState& shard = engine().shard(shard_id);
   size_t n = 0;
-  while (n < max && static_cast<uint64_t>(UsedMemoryBytes()) > target) {
+  while (n<max&& static_cast<uint64_t>(UsedMemoryBytes())> target) {
     auto [db, key] = PickVictim(shard, policy, engine().now_ms());
     if (db < 0) break;
     Session session;

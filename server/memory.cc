@@ -84,6 +84,9 @@ int64_t RssBytes() {
 
 }  // namespace allot::server
 
+// ALLOT_MEMORY_NO_OVERRIDE builds the library's default operator new instead (only to
+// measure what the accounting costs, docs/access-control.md; used_memory is then 0).
+#ifndef ALLOT_MEMORY_NO_OVERRIDE
 using allot::server::Allocate;
 using allot::server::AllocateAligned;
 using allot::server::Release;
@@ -116,3 +119,4 @@ void operator delete(void* p, size_t, std::align_val_t) noexcept { Release(p); }
 void operator delete[](void* p, size_t, std::align_val_t) noexcept { Release(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { Release(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { Release(p); }
+#endif  // ALLOT_MEMORY_NO_OVERRIDE

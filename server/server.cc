@@ -393,9 +393,8 @@ bool Server::start() {
   tls_port_ = cfg.tls_port;
   if (tls_port_ > 0) {
     std::string err;
-    tls_ = TlsContext::Create({cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_cert_file,
-                               cfg.tls_auth_clients},
-                              &err);
+    tls_ = TlsContext::Create(
+        {cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_cert_file, cfg.tls_auth_clients}, &err);
     if (tls_ == nullptr) {
       LogWarning("Failed to configure TLS: {}", err);
       return false;

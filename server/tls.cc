@@ -116,7 +116,8 @@ TlsSession::Status TlsSession::encrypt(std::string_view plain) {
     return encrypt(pending);
   }
   while (!plain.empty()) {
-    int n = SSL_write(ssl_, plain.data(), static_cast<int>(std::min<size_t>(plain.size(), 1 << 30)));
+    int n =
+        SSL_write(ssl_, plain.data(), static_cast<int>(std::min<size_t>(plain.size(), 1 << 30)));
     if (n <= 0) {
       Status st = fail(n);
       if (st == Status::kOk) unwritten_.assign(plain);  // handshake first

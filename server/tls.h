@@ -21,7 +21,7 @@ namespace allot::server {
 struct TlsSettings {
   std::string cert_file;
   std::string key_file;
-  std::string ca_cert_file;       // optional unless auth_clients != "no"
+  std::string ca_cert_file;         // optional unless auth_clients != "no"
   std::string auth_clients = "no";  // no | yes | optional
 };
 
@@ -62,8 +62,8 @@ class TlsSession {
  private:
   Status fail(int ret);
   SSL* ssl_ = nullptr;
-  BIO* rbio_ = nullptr;  // ciphertext received, read by OpenSSL
-  BIO* wbio_ = nullptr;  // ciphertext produced by OpenSSL, to send
+  BIO* rbio_ = nullptr;    // ciphertext received, read by OpenSSL
+  BIO* wbio_ = nullptr;    // ciphertext produced by OpenSSL, to send
   std::string unwritten_;  // plaintext waiting for the handshake
   std::string error_;
 };

@@ -248,12 +248,12 @@ TEST(AccessConfig, UserLinesAndSettings) {
   EXPECT_TRUE(c.protected_mode);
   EXPECT_EQ(c.maxmemory_policy, "noeviction");
   std::string err;
-  ASSERT_TRUE(LoadConfigText(
-      "user app on >secret ~* +@all -@admin -@dangerous\n"
-      "user admin on >adminpw ~* +@all\n"
-      "protected-mode no\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n"
-      "tls-port 6380\ntls-auth-clients optional\n",
-      c, &err))
+  ASSERT_TRUE(
+      LoadConfigText("user app on >secret ~* +@all -@admin -@dangerous\n"
+                     "user admin on >adminpw ~* +@all\n"
+                     "protected-mode no\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n"
+                     "tls-port 6380\ntls-auth-clients optional\n",
+                     c, &err))
       << err;
   ASSERT_EQ(c.users.size(), 2u);
   EXPECT_EQ(c.users[0], "app on >secret ~* +@all -@admin -@dangerous");
