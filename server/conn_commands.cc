@@ -74,6 +74,18 @@ Reply CommandFlags(uint32_t f) {
   return Reply::Set(std::move(out));
 }
 
+// COMMAND INFO's ACL categories ("@write", "@string", ...), from server/acl.h.
+Reply AclCategoryNames(const CommandSpec& s) {
+  size_t index = static_cast<size_t>(&s - CommandTable::Get().all().data());
+  uint32_t cats = AclCommands::Get().cmd(index).categories;
+  std::vector<Reply> out;
+  std::vector<std::string_view> names = AclCommands::CategoryNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (cats & (1u << i)) out.push_back(Reply::Status("@" + std::string(names[i])));
+  }
+  return Reply::Set(std::move(out));
+}
+
 Reply CommandInfo(const CommandSpec& s) {
   std::vector<Reply> e;
   e.push_back(Reply::Bulk(ToLower(s.name)));
@@ -82,7 +94,7 @@ Reply CommandInfo(const CommandSpec& s) {
   e.push_back(Reply::Int(s.keys_fn != nullptr && s.first_key == 0 ? 0 : s.first_key));
   e.push_back(Reply::Int(s.last_key));
   e.push_back(Reply::Int(s.key_step));
-  e.push_back(Reply::Set());    // ACL categories
+  e.push_back(AclCategoryNames(s));
   e.push_back(Reply::Set());    // tips
   e.push_back(Reply::Array());  // key specs
   e.push_back(Reply::Array());  // subcommands
