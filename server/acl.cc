@@ -551,7 +551,11 @@ std::string CheckUserRules(const std::vector<std::string>& name_and_rules) {
   AclUser scratch(name_and_rules[0]);
   for (size_t i = 1; i < name_and_rules.size(); ++i) {
     std::string err = scratch.apply(name_and_rules[i]);
-    if (!err.empty()) return "Error in user declaration '" + name_and_rules[i] + "': " + err;
+    if (err.empty()) continue;
+    const std::string& r = name_and_rules[i];
+    // Config errors reach stderr and logs: never show a password.
+    std::string shown = r[0] == '<' ? "<***" : r;
+    return "Error in user declaration '" + shown + "': " + err;
   }
   return "";
 }

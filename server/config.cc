@@ -455,6 +455,25 @@ std::string ApplyDirective(ServerConfig& cfg, std::string_view name, const Value
   return "";
 }
 
+namespace {
+
+// The config line as an error message shows it, without passwords: a `requirepass` value
+// and the `>pw` / `<pw` rules of a `user` line are masked.
+std::string ShownLine(std::string_view line, const std::vector<std::string>& argv) {
+  if (argv.empty()) return std::string(line);
+  bool pass = internal::EqualsIgnoreCase(argv[0], "requirepass");
+  if (!pass && !internal::EqualsIgnoreCase(argv[0], "user")) return std::string(line);
+  std::string out = argv[0];
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    bool secret = pass || (!a.empty() && (a[0] == '>' || a[0] == '<'));
+    out += " " + (secret ? (pass ? std::string("***") : a.substr(0, 1) + "***") : a);
+  }
+  return out;
+}
+
+}  // namespace
+
 bool LoadConfigText(std::string_view text, ServerConfig& cfg, std::string* err) {
   size_t line_no = 0;
   size_t pos = 0;
@@ -476,7 +495,7 @@ bool LoadConfigText(std::string_view text, ServerConfig& cfg, std::string* err) 
     }
     if (!why.empty()) {
       *err = "*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line " +
-             std::to_string(line_no) + "\n>>> '" + std::string(line) + "'\n" + why;
+             std::to_string(line_no) + "\n>>> '" + ShownLine(line, argv) + "'\n" + why;
       return false;
     }
   }

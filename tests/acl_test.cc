@@ -269,6 +269,13 @@ TEST(AccessConfig, UserLinesAndSettings) {
   EXPECT_NE(err.find("Error in user declaration '+nosuch': Unknown command or category name"),
             std::string::npos)
       << err;
+  // Config errors never show a password.
+  EXPECT_FALSE(LoadConfigText("user app on >topsecret <gone +nosuch\n", c, &err));
+  EXPECT_EQ(err.find("topsecret"), std::string::npos) << err;
+  EXPECT_EQ(err.find("gone"), std::string::npos) << err;
+  EXPECT_NE(err.find("'user app on >*** <*** +nosuch'"), std::string::npos) << err;
+  EXPECT_FALSE(LoadConfigText("requirepass \"a b\" extra\n", c, &err));
+  EXPECT_EQ(err.find("a b"), std::string::npos) << err;
   EXPECT_FALSE(LoadConfigText("maxmemory-policy lru\n", c, &err));
   EXPECT_FALSE(LoadConfigText("tls-auth-clients maybe\n", c, &err));
 }
