@@ -13,6 +13,7 @@
 #include "engine/keyspace/slot.h"
 #include "engine/runtime/clock.h"
 #include "engine/txn/multi_shard.h"
+#include "engine/txn/nested.h"
 #include "engine/util/assert.h"
 
 namespace allot::internal {
@@ -51,6 +52,8 @@ class FnTask final : public Task {
   std::function<void(ShardState&)> fn_;
 };
 
+}  // namespace
+
 Reply UnknownCommandReply(Args args) {
   std::string text = "ERR unknown command '";
   text.append(args[0].substr(0, 128));
@@ -74,8 +77,6 @@ bool ArityOk(const CommandSpec& spec, size_t argc) {
   if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
   return argc >= static_cast<size_t>(-spec.arity);
 }
-
-}  // namespace
 
 void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out) {
   if (spec.keys_fn != nullptr) {
@@ -208,19 +209,22 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
 
 void EngineImpl::finish(const CommandSpec& spec, Args args, const std::vector<std::string>& log_as,
                         int db, int64_t now, uint64_t rng_before, Reply reply, ReplySink* sink) {
-  // Errors are not logged: a handler that fails changes nothing (the one exception,
-  // scripts that fail after writing, must set kWalFlagErrorReply; docs/durability.md).
-  if (wal_ == nullptr || (spec.flags & kCmdWrite) == 0 || reply.is_error()) {
-    return sink->deliver(std::move(reply));
-  }
+  if (wal_ == nullptr) return sink->deliver(std::move(reply));
   ALLOT_DCHECK(db >= 0 && db < limits::kDatabaseCount);
   WalRecordInfo info;
   info.db = static_cast<uint8_t>(db);
   info.now_ms = now;
   info.rng_state = rng_before;
-  if (log_as.empty()) return wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
-  std::vector<std::string_view> effect(log_as.begin(), log_as.end());
-  wal_->submit(EncodeWalRecord(info, effect), std::move(reply), sink);
+  if (!log_as.empty()) {
+    // An effect the handler chose to log: a write's replacement (SPOP logs SREM), or the
+    // writes of a script or transaction (txn/nested.h), logged even when the script then
+    // failed, since its writes before the error stay (as in Redis).
+    std::vector<std::string_view> effect(log_as.begin(), log_as.end());
+    return wal_->submit(EncodeWalRecord(info, effect), std::move(reply), sink);
+  }
+  // Errors are not logged: a command that fails changes nothing.
+  if ((spec.flags & kCmdWrite) == 0 || reply.is_error()) return sink->deliver(std::move(reply));
+  wal_->submit(EncodeWalRecord(info, args), std::move(reply), sink);
 }
 
 std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Args args) const {
@@ -294,13 +298,14 @@ void EngineImpl::replay(const WalRecordView& record) {
                              std::string(record.args[0].substr(0, 64)) + "): " + what +
                              "; refusing to start");
   };
+  if (record.info.db >= limits::kDatabaseCount) fail("database index out of range");
+  if (record.args[0] == kEffectGroupName) return replay_effects(record, fail);
   const CommandSpec* spec = CommandTable::Get().find(record.args[0]);
   if (spec == nullptr) fail("unknown command");
   if (!ArityOk(*spec, record.args.size())) fail("wrong number of arguments");
   if ((spec->flags & kCmdWrite) == 0 || (spec->flags & kCmdNoShard) != 0) {
     fail("not a command that is logged");
   }
-  if (record.info.db >= limits::kDatabaseCount) fail("database index out of range");
   std::vector<ShardState*> held;
   for (unsigned s : shards_of_command(*spec, record.args)) held.push_back(shards_[s].get());
   Session session;
@@ -317,6 +322,44 @@ void EngineImpl::replay(const WalRecordView& record) {
   if (r.is_error() != was_error) {
     fail(was_error ? "succeeded on replay but failed when it ran"
                    : "failed on replay (" + r.string() + ") but succeeded when it ran");
+  }
+}
+
+void EngineImpl::replay_effects(const WalRecordView& record,
+                                const std::function<void(const std::string&)>& fail) {
+  std::vector<std::string_view> storage;
+  std::vector<EffectView> effects;
+  if (!DecodeEffectGroup(record.args, storage, effects)) fail("malformed effect group");
+  // Hold every shard the group touches; the home shard is the lowest, as it was live
+  // (dispatch holds shards in ascending order), so random state lands where it did.
+  std::vector<unsigned> ids;
+  for (const EffectView& e : effects) {
+    const CommandSpec* spec = CommandTable::Get().find(e.args[0]);
+    if (spec == nullptr) fail("unknown command in effect group");
+    if (!ArityOk(*spec, e.args.size())) fail("wrong number of arguments in effect group");
+    if ((spec->flags & kCmdWrite) == 0 || (spec->flags & kCmdNoShard) != 0) {
+      fail("not a command that is logged, in effect group");
+    }
+    for (unsigned s : shards_of_command(*spec, e.args)) ids.push_back(s);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<ShardState*> held;
+  for (unsigned s : ids) held.push_back(shards_[s].get());
+  Session session;
+  session.db = record.info.db;
+  CmdCtx ctx;
+  ctx.engine = this;
+  ctx.session = &session;
+  ctx.now_ms = record.info.now_ms;
+  ctx.shards = held;
+  ctx.home = held[0];
+  ctx.home->rng_state = record.info.rng_state;
+  for (const EffectView& e : effects) {
+    const CommandSpec* spec = CommandTable::Get().find(e.args[0]);
+    Reply r = RunNested(ctx, e.db, *spec, e.args, nullptr);
+    if (r.is_error())
+      fail("effect " + std::string(e.args[0]) + " failed on replay (" + r.string() + ")");
   }
 }
 

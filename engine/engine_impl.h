@@ -99,6 +99,9 @@ class EngineImpl {
   std::vector<unsigned> shards_of_command(const CommandSpec& spec, Args args) const;
   // Re-executes one logged command at start, with every shard held by the calling thread.
   void replay(const WalRecordView& record);
+  // Replays an effect group (a script's or transaction's writes, txn/nested.h).
+  void replay_effects(const WalRecordView& record,
+                      const std::function<void(const std::string&)>& fail);
   // Puts one key of a checkpoint into its shard at start.
   void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
   // Posts the all-shards transaction that builds job's image and hands it to the WAL.

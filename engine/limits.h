@@ -27,6 +27,15 @@ inline constexpr size_t kCommandArgsMax = 1024 * 1024;           // Arguments in
 // Redis refuses INCRBYFLOAT results that are not finite; these bound formatted numbers.
 inline constexpr size_t kDoubleTextBytesMax = 5 * 1024;
 
+// OBJECT ENCODING/REFCOUNT report what Redis 7.0's defaults would pick: strings up to 44
+// bytes are embstr, sets of at most 512 integers intset, hashes of at most 128 fields of
+// at most 64 bytes listpack, and the integers 0..9999 are shared.
+inline constexpr size_t kEmbstrBytesMax = 44;
+inline constexpr size_t kSetIntsetEntriesMax = 512;
+inline constexpr size_t kHashListpackEntriesMax = 128;
+inline constexpr size_t kHashListpackValueBytesMax = 64;
+inline constexpr int64_t kSharedIntegersMax = 10000;
+
 // Active expiry: keys with a TTL examined per database per sweep, and holds expired per
 // sweep, so one sweep stays short however much is due (the rest is picked up next time).
 inline constexpr size_t kExpireKeysPerSweepMax = 2000;

@@ -155,6 +155,7 @@ constexpr NameCategories kByName[] = {
     {"bgrewriteaof", kAdminDanger},
     {"lastsave", kAdminDanger},
     {"slowlog", kAdminDanger},
+    {"latency", kAdminDanger},
     {"replicaof", kAdminDanger},
     {"slaveof", kAdminDanger},
     {"sync", kAdminDanger},

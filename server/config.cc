@@ -1,10 +1,17 @@
 #include "server/config.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "engine/commands/args.h"
@@ -309,7 +316,9 @@ constexpr Setting kSettings[] = {
 };
 
 // Redis parameters accepted for compatibility, with Redis 7's defaults. Allot stores and
-// reports them; they change nothing in Allot (documented in `allotd --help`).
+// reports them; they change nothing in Allot (documented in `allotd --help`), except
+// slowlog-log-slower-than, slowlog-max-len, latency-monitor-threshold and
+// enable-debug-command, which the server reads from here (Server::apply_limits).
 constexpr std::pair<std::string_view, std::string_view> kAccepted[] = {
     {"save", "3600 1 300 100 60 10000"},
     {"appendonly", "no"},
@@ -566,7 +575,8 @@ std::string HelpText() {
   }
   out +=
       "\nAccepted for compatibility with Redis configurations and tools, reported back by\n"
-      "CONFIG GET, with no effect in Allot:\n ";
+      "CONFIG GET, with no effect in Allot (except slowlog-log-slower-than, slowlog-max-len,\n"
+      "latency-monitor-threshold and enable-debug-command, which work as in Redis):\n ";
   size_t col = 1;
   for (const auto& [name, value] : kAccepted) {
     if (col + name.size() + 1 > 78) {
@@ -593,6 +603,162 @@ std::vector<std::pair<std::string, std::string>> ConfigGet(const ServerConfig& c
     if (internal::GlobMatch(pattern, name, true)) out.emplace_back(name, value);
   }
   return out;
+}
+
+namespace {
+
+// Settings whose value is several arguments on one line; every other value is one
+// argument, quoted when it needs to be.
+bool MultiArgSetting(std::string_view name) { return name == "bind" || name == "save"; }
+
+std::string QuoteArg(std::string_view v) {
+  bool plain = !v.empty();
+  for (char c : v) {
+    if (c <= ' ' || c == '"' || c == '\'' || c == '\\' || c == '#' ||
+        static_cast<unsigned char>(c) >= 0x7f) {
+      plain = false;
+    }
+  }
+  if (plain) return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (static_cast<unsigned char>(c) < ' ' || static_cast<unsigned char>(c) >= 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// The lines a setting is written as.
+std::vector<std::string> DirectiveLines(std::string_view name, std::string_view value) {
+  std::vector<std::string> lines;
+  if (name == "client-output-buffer-limit") {
+    // "normal h s t slave h s t pubsub h s t": one line per class, as Redis writes it.
+    std::vector<std::string> words;
+    SplitInlineArgs(value, &words);
+    for (size_t i = 0; i + 3 < words.size(); i += 4) {
+      lines.push_back(
+          fmt::format("{} {} {} {} {}", name, words[i], words[i + 1], words[i + 2], words[i + 3]));
+    }
+    return lines;
+  }
+  if (MultiArgSetting(name)) {
+    lines.push_back(std::string(name) + " " + (value.empty() ? "\"\"" : std::string(value)));
+  } else {
+    lines.push_back(std::string(name) + " " + QuoteArg(value));
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string RewriteConfigText(std::string_view old_text, const ServerConfig& cfg) {
+  // What the file says today, to leave untouched what it already gives its current value.
+  // Line by line, skipping lines it refuses, so one bad line does not hide the rest.
+  ServerConfig from_file;
+  for (size_t at = 0; at < old_text.size();) {
+    size_t nl = std::min(old_text.find('\n', at), old_text.size());
+    std::vector<std::string> argv;
+    std::string_view line = old_text.substr(at, nl - at);
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first != std::string_view::npos && line[first] != '#' && SplitInlineArgs(line, &argv) &&
+        !argv.empty()) {
+      ApplyDirective(from_file, argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()),
+                     true);
+    }
+    at = nl + 1;
+  }
+  std::map<std::string, std::string> file_values, defaults, current;
+  for (auto& [n, v] : ConfigGet(from_file, "*")) file_values[n] = v;
+  for (auto& [n, v] : ConfigGet(ServerConfig(), "*")) defaults[n] = v;
+  for (auto& [n, v] : ConfigGet(cfg, "*")) current[n] = v;
+
+  std::vector<std::string> out;
+  std::set<std::string> written;
+  size_t pos = 0;
+  while (pos < old_text.size()) {
+    size_t nl = old_text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = old_text.size();
+    std::string_view line = old_text.substr(pos, nl - pos);
+    pos = nl + 1;
+    std::vector<std::string> argv;
+    size_t first = line.find_first_not_of(" \t\r");
+    bool directive = first != std::string_view::npos && line[first] != '#' &&
+                     SplitInlineArgs(line, &argv) && !argv.empty();
+    std::string name = directive ? internal::ToLower(argv[0]) : "";
+    if (!directive || current.count(name) == 0) {
+      out.emplace_back(line);  // comments, blank lines, directives Allot does not know
+      continue;
+    }
+    if (written.count(name)) continue;  // a later duplicate: the first one holds the value
+    written.insert(name);
+    if (file_values[name] == current[name]) {
+      // Unchanged: keep the user's own spelling (units, quoting) of this line and of its
+      // per-class siblings.
+      out.emplace_back(line);
+      if (name == "client-output-buffer-limit") written.erase(name);
+      continue;
+    }
+    for (std::string& l : DirectiveLines(name, current[name])) out.push_back(std::move(l));
+  }
+  bool header = false;
+  for (const auto& [name, value] : current) {
+    if (written.count(name) || value == defaults[name]) continue;
+    if (!header) {
+      out.emplace_back("# Generated by CONFIG REWRITE");
+      header = true;
+    }
+    for (std::string& l : DirectiveLines(name, value)) out.push_back(std::move(l));
+  }
+  std::string text;
+  for (const std::string& l : out) {
+    text += l;
+    text.push_back('\n');
+  }
+  return text;
+}
+
+std::string RewriteConfigFile(const std::string& path, const ServerConfig& cfg) {
+  std::string old_text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fmt::format("cannot open {}: {}", path, std::strerror(errno));
+    old_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::string text = RewriteConfigText(old_text, cfg);
+  std::string tmp = path + ".rewrite.tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return fmt::format("cannot create {}: {}", tmp, std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "write failed: " + why;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot replace the config file: " + why;
+  }
+  return "";
 }
 
 }  // namespace allot::server

@@ -87,6 +87,15 @@ std::string HelpText();
 std::vector<std::pair<std::string, std::string>> ConfigGet(const ServerConfig& cfg,
                                                            std::string_view pattern);
 
+// CONFIG REWRITE: old_text (the config file as it is) with every setting whose value is
+// not what the file gives it brought up to date, as Redis does: a directive already in the
+// file is rewritten in place (its later duplicates dropped), one set away from its default
+// and absent from the file is appended; comments and unknown lines stay.
+std::string RewriteConfigText(std::string_view old_text, const ServerConfig& cfg);
+// Writes RewriteConfigText of path's content back to path atomically (temp file, fsync,
+// rename). Returns "" or the reason it failed.
+std::string RewriteConfigFile(const std::string& path, const ServerConfig& cfg);
+
 // Redis's memtoll: "100", "1k", "1kb", "2mb", "1gb" (case-insensitive). False if invalid.
 bool ParseMemory(std::string_view s, int64_t* out);
 // Redis's yes/no.

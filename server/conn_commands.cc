@@ -25,11 +25,6 @@ namespace {
 // The Redis version whose behaviour allotd follows (Debian 12's redis-server).
 constexpr std::string_view kRedisVersion = "7.0.15";
 
-bool ArityOk(const CommandSpec& spec, size_t argc) {
-  if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
-  return argc >= static_cast<size_t>(-spec.arity);
-}
-
 Reply BulkText(std::string_view s) { return Reply::Bulk(s); }
 
 bool Is(std::string_view a, std::string_view b) { return EqualsIgnoreCase(a, b); }
@@ -195,6 +190,12 @@ std::optional<Reply> Connection::server_command(Args args) {
       return refused;
     }
   }
+  if (name == "DEBUG" && !debug_allowed()) {
+    return Reply::Error(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+        "you can run it from a local connection, otherwise you need to set this option in the "
+        "configuration file, and then restart the server.");
+  }
   if (!(spec->flags & internal::kCmdConnection) || name == "SELECT") return std::nullopt;
   if (name == "QUIT") {
     close_after_reply();
@@ -207,6 +208,8 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (name == "COMMAND") return CmdCommand(args);
   if (name == "CONFIG") return cmd_config(args);
   if (name == "ACL") return cmd_acl(args);
+  if (name == "SLOWLOG") return server_.slowlog().command(args);
+  if (name == "LATENCY") return server_.latency().command(args);
   if (name == "SHUTDOWN") {
     if (args.size() >= 2 && Is(args[1], "ABORT"))
       return Reply::Error("ERR No shutdown in progress.");
@@ -250,6 +253,16 @@ std::optional<Reply> Connection::refusal(const CommandSpec& spec, Args args) {
     return Reply::Error("OOM command not allowed when used memory > 'maxmemory'.");
   }
   return std::nullopt;
+}
+
+// enable-debug-command: no (Redis's default), yes, or local (loopback and unix sockets).
+bool Connection::debug_allowed() const {
+  int mode = server_.limits().debug_command.load(std::memory_order_relaxed);
+  if (mode == 1) return true;
+  if (mode != 2) return false;
+  std::string_view peer = meta_.peer;
+  return peer.starts_with("127.") || peer.starts_with("[::1]") || peer.starts_with("::1") ||
+         peer.starts_with("/");
 }
 
 void Connection::authenticate(bool ok) {
@@ -384,7 +397,7 @@ Reply Connection::cmd_client(Args args) {
     }
     return Reply::Ok();
   }
-  if (Is(sub, "INFO") && n == 2) return Reply::Bulk(server_.client_list(std::to_string(id_)));
+  if (Is(sub, "INFO") && n == 2) return Reply::Verbatim(server_.client_list(std::to_string(id_)));
   if (Is(sub, "LIST")) return cmd_client_list(args);
   if (Is(sub, "KILL") && n >= 3) return cmd_client_kill(args);
   if (Is(sub, "PAUSE") && (n == 3 || n == 4)) return cmd_client_pause(args);
@@ -426,7 +439,7 @@ Reply Connection::cmd_client(Args args) {
 
 Reply Connection::cmd_client_list(Args args) {
   size_t n = args.size();
-  if (n == 2) return Reply::Bulk(server_.client_list());
+  if (n == 2) return Reply::Verbatim(server_.client_list());
   if (n >= 4 && Is(args[2], "ID")) {
     std::string out;
     for (size_t i = 3; i < n; ++i) {
@@ -436,7 +449,7 @@ Reply Connection::cmd_client_list(Args args) {
       }
       out += server_.client_list(args[i]);
     }
-    return Reply::Bulk(out);
+    return Reply::Verbatim(out);
   }
   if (n == 4 && Is(args[2], "TYPE")) {
     if (Is(args[3], "normal")) return Reply::Bulk(server_.client_list());
@@ -557,11 +570,15 @@ Reply Connection::cmd_config(Args args) {
     if (server_.config_file().empty()) {
       return Reply::Error("ERR The server is running without a config file");
     }
-    return Reply::Error("ERR Rewriting config file: allotd does not rewrite its config file");
+    std::string why = RewriteConfigFile(server_.config_file(), server_.config());
+    if (!why.empty()) return Reply::Error("ERR Rewriting config file: " + why);
+    LogNotice("CONFIG REWRITE executed with success.");
+    return Reply::Ok();
   }
   if (Is(sub, "HELP")) {
-    return Reply::Array({Reply::Status("CONFIG <subcommand> [<arg> ...]. Subcommands are:"),
-                         Reply::Status("GET <pattern> | SET <name> <value> ... | RESETSTAT")});
+    return Reply::Array(
+        {Reply::Status("CONFIG <subcommand> [<arg> ...]. Subcommands are:"),
+         Reply::Status("GET <pattern> | SET <name> <value> ... | RESETSTAT | REWRITE")});
   }
   return UnknownSubcommand(sub, "CONFIG");
 }

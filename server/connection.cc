@@ -255,6 +255,7 @@ bool Connection::execute_current() {
   slot.rejected = current_rejected_;
   slot.start_ns = start_ns;
   if (r) {
+    note_duration(slot, argv_);
     slot.visible = take_reply_visibility();
     slot.resp = session_.resp;
     fill(slot, std::move(*r));
@@ -274,6 +275,7 @@ bool Connection::execute_current() {
   slot.visible = take_reply_visibility();
   slot.resp = session_.resp;
   if (slot.filled) {
+    note_duration(slot, argv_);
     slot.filled = false;
     fill(slot, std::move(slot.reply));
     return true;
@@ -288,7 +290,10 @@ bool Connection::execute_current() {
                   ((slot.spec->flags & internal::kCmdNoShard) ||
                    ((slot.spec->flags & internal::kCmdWrite) &&
                     server_.engine().single_shard_route(argv_) == static_cast<int>(shard_)));
-  if (ran_here) return true;
+  if (ran_here) {
+    note_duration(slot, argv_);  // ran; only its reply waits for the log
+    return true;
+  }
   slot.stops = true;
   ++stopped_;
   return false;
@@ -353,6 +358,11 @@ void Connection::on_slot_reply(Slot* slot, Reply r) {
   if (slot->stops) {
     ALLOT_CHECK(stopped_ > 0);
     --stopped_;
+    // It ran on another shard: its arguments are in the slot (a remote batch) or still
+    // in current_ (nothing else ran since it was dispatched).
+    std::vector<std::string_view> args;
+    (slot->cmd.argc() > 0 ? slot->cmd : current_).views(args);
+    note_duration(*slot, args);
   }
   if (closing_) {
     record_call(*slot, r);
@@ -421,6 +431,31 @@ void Connection::record_call(const Slot& slot, const Reply& r) {
   st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - slot.start_ns) / 1000),
                     std::memory_order_relaxed);
   if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Connection::note_duration(const Slot& slot, std::span<const std::string_view> args) {
+  int64_t us = (MonotonicNs() - slot.start_ns) / 1000;
+  SlowLog& slowlog = server_.slowlog();
+  LatencyMonitor& latency = server_.latency();
+  bool slow = slowlog.wants(us);
+  bool spike = latency.wants(us / 1000);
+  if (!slow && !spike) return;  // the ordinary path ends here
+  int64_t now_s = NowMs() / 1000;
+  if (spike) {
+    bool fast = slot.spec != nullptr && (slot.spec->flags & internal::kCmdFast);
+    latency.add(fast ? "fast-command" : "command", now_s, us / 1000);
+  }
+  if (!slow || args.empty()) return;
+  SlowlogEntry e;
+  e.unix_s = now_s;
+  e.duration_us = us;
+  e.args = SlowlogArgs(args);
+  e.peer = meta_.peer;
+  {
+    std::lock_guard<std::mutex> lock(*server_.registry_mutex());
+    e.name = meta_.name;
+  }
+  slowlog.add(std::move(e));
 }
 
 bool Connection::over_output_limit() {

@@ -155,6 +155,9 @@ class Connection {
   // same other shard to that shard in one message.
   void execute_remote_batch(Slot& first, unsigned target);
   void record_call(const Slot& slot, const Reply& r);
+  // SLOWLOG and LATENCY: notes a command dispatched at start_ns that has just run.
+  void note_duration(const Slot& slot, std::span<const std::string_view> args);
+  bool debug_allowed() const;
   bool over_output_limit();
   void flush();
   void submit_send();

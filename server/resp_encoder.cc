@@ -60,6 +60,13 @@ void EncodeReply(const Reply& r, int resp, std::string& out) {
       out.append("\r\n");
       return;
     case Reply::Kind::kBulk:
+      if (resp >= 3 && r.is_verbatim()) {
+        AppendHeader(out, '=', static_cast<int64_t>(r.string().size() + 4));
+        out.append("txt:");
+        out.append(r.string());
+        out.append("\r\n");
+        return;
+      }
       AppendBulk(out, r.string());
       return;
     case Reply::Kind::kNull:

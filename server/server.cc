@@ -316,6 +316,7 @@ Server::Server(ServerConfig cfg, std::string config_file)
 Server::~Server() {
   if (engine_) engine_->impl().shutdown();
   internal::SetServerInfoHook(nullptr);
+  internal::SetServerLogHook(nullptr);
   g_server = nullptr;
 }
 
@@ -331,6 +332,22 @@ void Server::apply_limits(const ServerConfig& cfg) {
   limits_.protected_mode.store(cfg.protected_mode);
   limits_.maxmemory.store(cfg.maxmemory);
   limits_.eviction.store(static_cast<int>(ParseEvictionPolicy(cfg.maxmemory_policy)));
+  // Redis parameters Allot keeps as text (config.cc kAccepted) that the server now uses.
+  auto number = [&](const char* name, int64_t fallback) {
+    auto it = cfg.accepted.find(name);
+    int64_t v = 0;
+    return it != cfg.accepted.end() && internal::ParseInt64(it->second, &v) ? v : fallback;
+  };
+  slowlog_.configure(number("slowlog-log-slower-than", 10000),
+                     static_cast<uint64_t>(std::max<int64_t>(0, number("slowlog-max-len", 128))));
+  latency_.configure(std::max<int64_t>(0, number("latency-monitor-threshold", 0)));
+  auto debug = cfg.accepted.find("enable-debug-command");
+  int mode = 0;
+  if (debug != cfg.accepted.end()) {
+    if (internal::EqualsIgnoreCase(debug->second, "yes")) mode = 1;
+    if (internal::EqualsIgnoreCase(debug->second, "local")) mode = 2;
+  }
+  limits_.debug_command.store(mode);
 }
 
 ServerConfig Server::config() const {
@@ -389,6 +406,7 @@ bool Server::start() {
   start_time_ms_ = internal::RealClockMs();
   g_server = this;
   internal::SetServerInfoHook(&InfoHook);
+  internal::SetServerLogHook([](std::string_view line) { LogWarning("{}", line); });
   port_ = cfg.port;
   tls_port_ = cfg.tls_port;
   if (tls_port_ > 0) {

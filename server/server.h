@@ -28,6 +28,7 @@
 #include "engine/engine_impl.h"
 #include "server/acl.h"
 #include "server/config.h"
+#include "server/slowlog.h"
 #include "server/tls.h"
 
 namespace allot::server {
@@ -48,6 +49,8 @@ struct LiveLimits {
   std::atomic<bool> protected_mode{true};
   std::atomic<uint64_t> maxmemory{0};
   std::atomic<int> eviction{0};  // EvictionPolicy
+  // enable-debug-command: 0 = no (Redis's default), 1 = yes, 2 = local connections only.
+  std::atomic<int> debug_command{0};
 };
 
 // maxmemory-policy as enforced: the LRU/LFU names sample keys at random (Allot keeps no
@@ -145,6 +148,8 @@ class Server {
   // Id of the client whose peer address is addr ("ip:port"), or 0.
   uint64_t find_client_by_addr(std::string_view addr) const;
   std::mutex* registry_mutex() const { return &registry_mu_; }
+  SlowLog& slowlog() { return slowlog_; }
+  LatencyMonitor& latency() { return latency_; }
   // CONFIG RESETSTAT: the server's counters.
   void reset_stats();
   uint64_t next_client_id() { return next_client_id_.fetch_add(1) + 1; }
@@ -180,6 +185,8 @@ class Server {
   ServerConfig cfg_;
   std::string config_file_;
   LiveLimits limits_;
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
   int port_ = 0;
   int tls_port_ = 0;
   std::unique_ptr<TlsContext> tls_;

@@ -318,6 +318,7 @@ TEST(AccessIntegration, PasswordsNeverShown) {
   Allotd s({}, kUsersConfig);
   Ctx a(s.Client());
   ASSERT_EQ(Str(Cmd(a.get(), {"AUTH", "admin", "adminpw"})), "OK");
+  ASSERT_EQ(Str(Cmd(a.get(), {"CONFIG", "SET", "slowlog-log-slower-than", "0"})), "OK");
   ASSERT_EQ(Str(Cmd(a.get(), {"ACL", "SETUSER", "late", "on", ">latepw", "+@all"})), "OK");
   Ctx bad(s.Client());
   Cmd(bad.get(), {"AUTH", "app", "guessed-pw"});
@@ -327,12 +328,15 @@ TEST(AccessIntegration, PasswordsNeverShown) {
   std::string info = Str(Cmd(a.get(), {"INFO", "everything"}));
   std::string clients = Str(Cmd(a.get(), {"CLIENT", "LIST"}));
   EXPECT_NE(clients.find("user=admin"), std::string::npos) << clients;
+  std::string slowlog = Text(Cmd(a.get(), {"SLOWLOG", "GET", "100"}));
+  EXPECT_NE(slowlog.find("SETUSER"), std::string::npos) << slowlog;
   std::string log = s.log();
   for (std::string pw :
        {"defpw", "apppw", "adminpw", "readpw", "latepw", "guessed-pw", "guessed-pw2"}) {
     EXPECT_EQ(list.find(pw), std::string::npos) << pw;
     EXPECT_EQ(info.find(pw), std::string::npos) << pw;
     EXPECT_EQ(log.find(pw), std::string::npos) << pw;
+    EXPECT_EQ(slowlog.find(pw), std::string::npos) << pw;
   }
   EXPECT_NE(log.find("ACL SETUSER late"), std::string::npos) << log;
 }

@@ -524,5 +524,65 @@ TEST_F(KeysTest, CrossShardRenameIsAtomicForConcurrentReaders) {
   EXPECT_EQ(Run({"TTL", "a"}), Int(1000));
 }
 
+// Expected values checked against redis-server 7.0.15 (Debian 12).
+TEST_F(KeysTest, ObjectEncodingAndRefcountAsRedis70) {
+  std::string s45(45, 'x'), v65(65, 'y');
+  Run({"SET", "a", "123"});
+  Run({"SET", "b", "12345"});
+  Run({"SET", "c", "hello"});
+  Run({"SET", "d", s45});
+  Run({"SET", "e", "99999999999999999999"});
+  Run({"SET", "lead", "007"});
+  Run({"SET", "neg", "-5"});
+  Run({"SADD", "s", "1", "2", "3"});
+  Run({"SADD", "t", "a"});
+  Run({"SADD", "si", "007"});
+  Run({"HSET", "h", "f", "v"});
+  Run({"HSET", "hv", "f", v65});
+  Run({"RPUSH", "l", "a"});
+  std::vector<std::string> big = {"SADD", "big"};
+  for (int i = 1; i <= 513; ++i) big.push_back(std::to_string(i));
+  engine().call(big);
+  struct Case {
+    const char* key;
+    const char* encoding;
+  };
+  for (Case c : {Case{"a", "int"},
+                 {"b", "int"},
+                 {"c", "embstr"},
+                 {"d", "raw"},
+                 {"e", "embstr"},
+                 {"lead", "embstr"},
+                 {"neg", "int"},
+                 {"s", "intset"},
+                 {"t", "hashtable"},
+                 {"si", "hashtable"},
+                 {"h", "listpack"},
+                 {"hv", "hashtable"},
+                 {"l", "quicklist"},
+                 {"big", "hashtable"}}) {
+    EXPECT_EQ(Run({"OBJECT", "ENCODING", c.key}), Bulk(c.encoding)) << c.key;
+  }
+  EXPECT_EQ(Run({"OBJECT", "REFCOUNT", "a"}), Int(2147483647));  // shared integer
+  EXPECT_EQ(Run({"OBJECT", "REFCOUNT", "b"}), Int(1));
+  EXPECT_EQ(Run({"OBJECT", "REFCOUNT", "neg"}), Int(1));
+  EXPECT_EQ(Run({"OBJECT", "encoding", "nokey"}), Nil());
+  EXPECT_EQ(Run({"OBJECT", "ENCODING"}),
+            Err("ERR wrong number of arguments for 'object|encoding' command"));
+  EXPECT_EQ(Run({"OBJECT", "ENCODING", "a", "b"}),
+            Err("ERR wrong number of arguments for 'object|encoding' command"));
+  EXPECT_EQ(Run({"OBJECT", "foo", "x"}), Err("ERR unknown subcommand 'foo'. Try OBJECT HELP."));
+  EXPECT_EQ(Run({"OBJECT"}), Err("ERR wrong number of arguments for 'object' command"));
+  EXPECT_EQ(Run({"OBJECT", "help", "x"}),
+            Err("ERR wrong number of arguments for 'object|help' command"));
+  EXPECT_EQ(Run({"OBJECT", "FREQ", "a"}).string().substr(0, 47),
+            "ERR An LFU maxmemory policy is not selected, ac");
+  Reply help = Run({"OBJECT", "HELP"});
+  ASSERT_TRUE(help.is_array());
+  EXPECT_EQ(help.array().size(), 15u);
+  Run({"INV.CREATE", "inv", "10"});
+  EXPECT_EQ(Run({"OBJECT", "ENCODING", "inv"}), Bulk("native"));
+}
+
 }  // namespace
 }  // namespace allot::testing

@@ -30,6 +30,15 @@ TEST(RespEncoder, Scalars) {
   }
 }
 
+TEST(RespEncoder, VerbatimIsBulkInResp2AndTxtInResp3) {
+  Reply v = Reply::Verbatim("# Server\r\nx:1\r\n");
+  EXPECT_TRUE(v.is_bulk());
+  EXPECT_EQ(v.string(), "# Server\r\nx:1\r\n");
+  EXPECT_EQ(Enc(v, 2), "$15\r\n# Server\r\nx:1\r\n\r\n");
+  EXPECT_EQ(Enc(v, 3), "=19\r\ntxt:# Server\r\nx:1\r\n\r\n");
+  EXPECT_EQ(Enc(Reply::Verbatim(""), 3), "=4\r\ntxt:\r\n");
+}
+
 TEST(RespEncoder, ErrorsStayOneLine) {
   EXPECT_EQ(Enc(Reply::Error("ERR a\r\nb"), 2), "-ERR a  b\r\n");
 }

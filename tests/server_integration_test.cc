@@ -437,6 +437,11 @@ TEST(ServerIntegration, Resp3ReplyShapes) {
                 "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"),
             std::string::npos)
       << cmd_info;
+  // INFO is a verbatim string in RESP3 (=N txt:...), a bulk string in RESP2, as Redis 7.
+  std::string info3 = RawSession(s.port(), "HELLO 3\r\nINFO server\r\n");
+  EXPECT_EQ(info3.substr(hello.size() - 5, 1), "=") << info3;
+  EXPECT_NE(info3.find("txt:# Server\r\n"), std::string::npos) << info3;
+  EXPECT_EQ(RawSession(s.port(), "INFO server\r\n").substr(0, 1), "$");
   EXPECT_EQ(RawSession(s.port(), "HELLO 4\r\n"),
             "-NOPROTO unsupported protocol version\r\n+OK\r\n");
 }
@@ -738,6 +743,62 @@ TEST(ServerIntegration, IdleTimeoutClosesClient) {
   EXPECT_EQ(ReadAll(fd, 4000, &closed), "+PONG\r\n");
   EXPECT_TRUE(closed);  // closed after about 1-2 s of silence
   close(fd);
+}
+
+// SLOWLOG and LATENCY as Redis 7 (server/slowlog.h), secrets redacted, and DEBUG refused
+// unless enable-debug-command allows it.
+TEST(ServerIntegration, SlowlogLatencyAndDebugGate) {
+  Allotd s({"--slowlog-log-slower-than", "0", "--slowlog-max-len", "3",
+            "--latency-monitor-threshold", "20", "--enable-debug-command", "yes"});
+  Ctx c(s.Client());
+  EXPECT_EQ(Str(Cmd(c.get(), {"SLOWLOG", "RESET"})), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"CLIENT", "SETNAME", "slowpoke"})), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "k", std::string(200, 'v')})), "OK");
+  auto got = Cmd(c.get(), {"SLOWLOG", "GET", "1"});
+  ASSERT_EQ(got->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(got->elements, 1u);
+  redisReply* e = got->element[0];
+  ASSERT_EQ(e->elements, 6u);
+  EXPECT_GE(e->element[2]->integer, 0);  // microseconds
+  ASSERT_EQ(e->element[3]->elements, 3u);
+  EXPECT_EQ(std::string(e->element[3]->element[0]->str), "SET");
+  EXPECT_EQ(std::string(e->element[3]->element[2]->str),
+            std::string(128, 'v') + "... (72 more bytes)");
+  EXPECT_EQ(std::string(e->element[4]->str).substr(0, 10), "127.0.0.1:");
+  EXPECT_EQ(std::string(e->element[5]->str), "slowpoke");
+  // Passwords never reach the log.
+  Cmd(c.get(), {"AUTH", "user", "hunter2"});
+  auto auth = Cmd(c.get(), {"SLOWLOG", "GET", "1"});
+  ASSERT_EQ(auth->elements, 1u);
+  redisReply* argv = auth->element[0]->element[3];
+  ASSERT_EQ(argv->elements, 3u);
+  EXPECT_EQ(std::string(argv->element[1]->str), "(redacted)");
+  EXPECT_EQ(std::string(argv->element[2]->str), "(redacted)");
+  EXPECT_EQ(Cmd(c.get(), {"SLOWLOG", "LEN"})->integer, 3);  // slowlog-max-len
+  EXPECT_EQ(Str(Cmd(c.get(), {"SLOWLOG", "GET", "-2"})),
+            "ERR count should be greater than or equal to -1");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SLOWLOG", "FOO"})),
+            "ERR unknown subcommand 'FOO'. Try SLOWLOG HELP.");
+  // A 50 ms DEBUG SLEEP is a latency spike over the 20 ms threshold.
+  EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "SLEEP", "0.05"})), "OK");
+  auto latest = Cmd(c.get(), {"LATENCY", "LATEST"});
+  ASSERT_EQ(latest->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(latest->elements, 1u);
+  EXPECT_EQ(std::string(latest->element[0]->element[0]->str), "command");
+  EXPECT_GE(latest->element[0]->element[2]->integer, 50);
+  EXPECT_EQ(Cmd(c.get(), {"LATENCY", "HISTORY", "command"})->elements, 1u);
+  EXPECT_EQ(Cmd(c.get(), {"LATENCY", "RESET"})->integer, 1);
+  EXPECT_EQ(Cmd(c.get(), {"LATENCY", "LATEST"})->elements, 0u);
+  EXPECT_EQ(Str(Cmd(c.get(), {"LATENCY", "GRAPH", "command"})),
+            "ERR No samples available for event 'command'");
+
+  Allotd plain;
+  Ctx p(plain.Client());
+  EXPECT_EQ(Str(Cmd(p.get(), {"DEBUG", "SLEEP", "0"})).substr(0, 30),
+            "ERR DEBUG command not allowed.");
+  EXPECT_EQ(Cmd(p.get(), {"LATENCY", "LATEST"})->elements, 0u);
+  EXPECT_EQ(Str(Cmd(p.get(), {"LATENCY", "DOCTOR"})).substr(0, 32),
+            "I'm sorry, Dave, I can't do that");
 }
 
 }  // namespace

@@ -92,5 +92,9 @@ struct CommandSpec {
 
 // Appends the indexes of the key arguments of args according to spec.
 void KeyIndexes(const CommandSpec& spec, Args args, std::vector<size_t>& out);
+// Whether argc arguments (name included) fit spec's arity.
+bool ArityOk(const CommandSpec& spec, size_t argc);
+// Redis's "ERR unknown command '...', with args beginning with: ..." for args.
+Reply UnknownCommandReply(Args args);
 
 }  // namespace allot::internal

@@ -1,9 +1,10 @@
-// keys.cc: the generic key family: DEL, UNLINK, EXISTS, TYPE, TOUCH, the EXPIRE and TTL
+// keys.cc: the generic key family: DEL, UNLINK, EXISTS, TYPE, OBJECT, TOUCH, the EXPIRE and TTL
 // families, PERSIST, RENAME, RENAMENX, COPY and MOVE. The keyless commands that walk every shard
 // (KEYS, SCAN, RANDOMKEY) are in keys_scan.cc.
 //
 // Replies and errors follow Redis 7 (expire.c, db.c). Every lookup goes through Db::find,
 // so a key whose TTL has passed is deleted and treated as missing by every command here.
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -12,12 +13,52 @@
 
 #include "engine/commands/expire_util.h"
 #include "engine/commands/family.h"
+#include "engine/commands/object_encoding.h"
 #include "engine/keyspace/inventory.h"
 
 namespace allot::internal {
 
 // KEYS, SCAN, RANDOMKEY (keys_scan.cc); called by RegisterKeyFamily.
 void RegisterKeyScanCommands(CommandTable& t);
+
+// OBJECT ENCODING: the name Redis 7.0 would report for this value, from its content
+// (Allot has one representation per type; these are the encodings Redis's thresholds pick
+// for a value built from scratch, so a client switching on them sees what it expects).
+const char* RedisEncodingName(const Entry& e) {
+  switch (e.type()) {
+    case ValueType::kString: {
+      const std::string& s = e.as<StringValue>();
+      int64_t v = 0;
+      if (s.size() <= 20 && ParseInt64(s, &v)) return "int";
+      return s.size() <= limits::kEmbstrBytesMax ? "embstr" : "raw";
+    }
+    case ValueType::kSet: {
+      const SetValue& set = e.as<SetValue>();
+      if (set.size() > limits::kSetIntsetEntriesMax) return "hashtable";
+      int64_t v = 0;
+      for (const std::string& m : set) {
+        if (!ParseInt64(m, &v)) return "hashtable";
+      }
+      return "intset";
+    }
+    case ValueType::kHash: {
+      const HashValue& h = e.as<HashValue>();
+      if (h.size() > limits::kHashListpackEntriesMax) return "hashtable";
+      for (const auto& [f, v] : h) {
+        if (f.size() > limits::kHashListpackValueBytesMax ||
+            v.size() > limits::kHashListpackValueBytesMax) {
+          return "hashtable";
+        }
+      }
+      return "listpack";
+    }
+    case ValueType::kList:
+      return "quicklist";  // Redis 7.0 (7.2 reports listpack for small lists)
+    case ValueType::kInventory:
+      return "native";  // not a Redis type: Allot's inventory item
+  }
+  return "unknown";
+}
 
 namespace {
 
@@ -38,6 +79,64 @@ Reply CmdExists(CmdCtx& ctx, Args args) {
 Reply CmdType(CmdCtx& ctx, Args args) {
   Entry* e = ctx.db(args[1]).find(args[1], ctx.now_ms);
   return Reply::Status(e == nullptr ? "none" : TypeName(e->type()));
+}
+
+Reply CmdObject(CmdCtx& ctx, Args args) {
+  std::string_view sub = args[1];
+  auto wrong_args = [&] {
+    std::string name = "object|";
+    for (char c : sub)
+      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    return Reply::Error("ERR wrong number of arguments for '" + name + "' command");
+  };
+  if (EqualsIgnoreCase(sub, "HELP")) {
+    if (args.size() != 2) return wrong_args();
+    std::vector<Reply> lines;
+    for (const char* l :
+         {"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
+          "    Return the kind of internal representation used in order to store the value",
+          "    associated with a <key>.", "FREQ <key>",
+          "    Return the access frequency index of the <key>. The returned integer is",
+          "    proportional to the logarithm of the recent access frequency of the key.",
+          "IDLETIME <key>",
+          "    Return the idle time of the <key>, that is the approximated number of",
+          "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+          "    Return the number of references of the value associated with the specified",
+          "    <key>.", "HELP", "    Prints this help."}) {
+      lines.push_back(Reply::Status(l));
+    }
+    return Reply::Array(std::move(lines));
+  }
+  bool known = EqualsIgnoreCase(sub, "ENCODING") || EqualsIgnoreCase(sub, "REFCOUNT") ||
+               EqualsIgnoreCase(sub, "FREQ") || EqualsIgnoreCase(sub, "IDLETIME");
+  if (!known) {
+    return Reply::Error("ERR unknown subcommand '" + std::string(sub.substr(0, 128)) +
+                        "'. Try OBJECT HELP.");
+  }
+  if (args.size() != 3) return wrong_args();
+  Entry* e = ctx.db(args[2]).find(args[2], ctx.now_ms);
+  if (e == nullptr) return Reply::Null();
+  if (EqualsIgnoreCase(sub, "ENCODING"))
+    return Reply::Bulk(std::string_view(RedisEncodingName(*e)));
+  if (EqualsIgnoreCase(sub, "REFCOUNT")) {
+    // Redis shares the integers 0..9999 and reports them with OBJ_SHARED_REFCOUNT.
+    int64_t v = -1;
+    if (e->type() == ValueType::kString && std::string_view(RedisEncodingName(*e)) == "int" &&
+        ParseInt64(e->as<StringValue>(), &v) && v >= 0 && v < limits::kSharedIntegersMax) {
+      return Reply::Int(std::numeric_limits<int32_t>::max());
+    }
+    return Reply::Int(1);
+  }
+  if (EqualsIgnoreCase(sub, "FREQ")) {
+    // Allot tracks no access frequency; Redis says the same when no LFU policy is set.
+    return Reply::Error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time "
+        "to adjust.");
+  }
+  // IDLETIME: Allot keeps no per-key access time (it would grow every entry); refused
+  // rather than answered with a made-up number.
+  return Reply::Error("ERR OBJECT IDLETIME is not supported: Allot keeps no per-key access time");
 }
 
 // EXPIRE-family conditions (Redis 7's NX, XX, GT, LT).
@@ -285,6 +384,7 @@ constexpr CommandSpec kKeyCommands[] = {
     {"EXISTS", -2, kR | kF, 1, -1, 1, CmdExists},
     {"TOUCH", -2, kR | kF, 1, -1, 1, CmdExists},
     {"TYPE", 2, kR | kF, 1, 1, 1, CmdType},
+    {"OBJECT", -2, kR, 2, 2, 1, CmdObject},
     {"EXPIRE", -3, kW | kF, 1, 1, 1, CmdExpire},
     {"PEXPIRE", -3, kW | kF, 1, 1, 1, CmdPexpire},
     {"EXPIREAT", -3, kW | kF, 1, 1, 1, CmdExpireat},

@@ -2,12 +2,18 @@
 // SELECT, DBSIZE, FLUSHDB, FLUSHALL, INFO). Commands about connections (HELLO, AUTH,
 // CLIENT, COMMAND, CONFIG, QUIT, RESET, SHUTDOWN) are registered here so that COMMAND
 // lists them and dispatch checks their arity, but allotd answers them (server/).
+#include <fmt/format.h>
 #include <malloc.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "engine/commands/family.h"
+#include "engine/commands/object_encoding.h"
 #include "engine/commands/server_info.h"
+#include "engine/keyspace/inventory.h"
 #include "engine/runtime/clock.h"
 
 namespace allot::internal {
@@ -54,6 +60,94 @@ Reply CmdFlushall(CmdCtx& ctx, Args args) {
     for (Db& db : s->dbs) db.clear();
   }
   return Reply::Ok();
+}
+
+// SWAPDB index1 index2: on every shard, at one point (all shards are held). Inventory
+// items change database, so their open holds are registered again under the new one (the
+// old timer entries go stale, which the timer tolerates).
+Reply CmdSwapdb(CmdCtx& ctx, Args args) {
+  int64_t a = 0, b = 0;
+  if (!ParseInt64(args[1], &a)) return Reply::Error("ERR invalid first DB index");
+  if (!ParseInt64(args[2], &b)) return Reply::Error("ERR invalid second DB index");
+  if (a < 0 || a >= limits::kDatabaseCount || b < 0 || b >= limits::kDatabaseCount) {
+    return Reply::Error("ERR DB index is out of range");
+  }
+  if (a == b) return Reply::Ok();
+  for (ShardState* s : ctx.shards) {
+    s->dbs[a].swap_contents(s->dbs[b]);
+    for (int64_t db : {a, b}) {
+      s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {
+        if (e.type() == ValueType::kInventory) {
+          InventoryKeyAttached(*s, static_cast<int>(db), key, *e.as<InventoryValue>());
+        }
+      });
+    }
+  }
+  return Reply::Ok();
+}
+
+std::atomic<LogLineFn> g_log_hook{nullptr};
+
+Reply DebugHelp() {
+  std::vector<Reply> lines;
+  for (const char* l :
+       {"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "LOG <message>",
+        "    Write <message> to the server log.", "OBJECT <key>",
+        "    Show low level info about the <key> and associated value.", "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.", "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP", "    Prints this help."}) {
+    lines.push_back(Reply::Status(l));
+  }
+  return Reply::Array(std::move(lines));
+}
+
+// DEBUG, the subcommands that are cheap to offer; the rest of Redis's DEBUG (RELOAD, JMAP,
+// POPULATE, ...) gets Redis's unknown-subcommand error, never silence. SLEEP stops the
+// shard that runs it (the caller's), not the whole server: Allot has no global thread.
+Reply CmdDebug(CmdCtx& ctx, Args args) {
+  std::string_view sub = args[1];
+  size_t n = args.size();
+  if (EqualsIgnoreCase(sub, "HELP") && n == 2) return DebugHelp();
+  if (EqualsIgnoreCase(sub, "SLEEP") && n == 3) {
+    double seconds = 0;
+    if (!ParseDouble(args[2], &seconds) || seconds < 0 || seconds > 3600) {
+      return Reply::Error("ERR value is not a valid float");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6)));
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "SET-ACTIVE-EXPIRE") && n == 3) {
+    if (args[2] != "0" && args[2] != "1") return Reply::Error("ERR syntax error");
+    ctx.engine->set_active_expire(args[2] == "1");
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "LOG") && n == 3) {
+    std::string line = "DEBUG LOG: " + std::string(args[2]);
+    if (LogLineFn fn = g_log_hook.load(std::memory_order_acquire)) {
+      fn(line);
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    return Reply::Ok();
+  }
+  if (EqualsIgnoreCase(sub, "OBJECT") && n == 3) {
+    Entry* e = ctx.db(args[2]).find(args[2], ctx.now_ms);
+    if (e == nullptr) return Reply::Error("ERR no such key");
+    // Redis also prints serializedlength and LRU fields; Allot has neither, so they are
+    // left out rather than invented.
+    char line[128];
+    std::snprintf(line, sizeof line, "Value at:%p refcount:1 encoding:%s", static_cast<void*>(e),
+                  RedisEncodingName(*e));
+    return Reply::Status(line);
+  }
+  return Reply::Error("ERR unknown subcommand '" + std::string(sub.substr(0, 128)) +
+                      "'. Try DEBUG HELP.");
+}
+
+void DebugKeys(Args args, std::vector<size_t>& out) {
+  if (args.size() == 3 && EqualsIgnoreCase(args[1], "OBJECT")) out.push_back(2);
 }
 
 std::atomic<InfoSectionFn> g_info_hook{nullptr};
@@ -150,7 +244,7 @@ Reply CmdInfo(CmdCtx& ctx, Args args) {
     InfoEngineLines(ctx, s.name, hook != nullptr, out);
     if (hook != nullptr) hook(s.name, out);
   }
-  return Reply::Bulk(std::move(out));
+  return Reply::Verbatim(out);
 }
 
 // TIME: the engine's clock (ms resolution) as Redis's [seconds, microseconds].
@@ -197,6 +291,8 @@ constexpr CommandSpec kServerCommands[] = {
     {"DBSIZE", 1, kCmdReadOnly | kCmdFast | kCmdAllShards, 0, 0, 0, CmdDbsize},
     {"FLUSHDB", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushdb},
     {"FLUSHALL", -1, kCmdWrite | kCmdAllShards, 0, 0, 0, CmdFlushall},
+    {"DEBUG", -2, kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdDebug, DebugKeys},
+    {"SWAPDB", 3, kCmdWrite | kCmdFast | kCmdAllShards, 0, 0, 0, CmdSwapdb},
     {"INFO", -1, kCmdAllShards | kCmdLoading | kCmdStale, 0, 0, 0, CmdInfo},
     {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
     {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
@@ -211,11 +307,14 @@ constexpr CommandSpec kServerCommands[] = {
     {"QUIT", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"RESET", 1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"SHUTDOWN", -1, kConnFlags | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdServerOnly},
+    {"SLOWLOG", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
+    {"LATENCY", -2, kConnFlags | kCmdAdmin, 0, 0, 0, CmdServerOnly},
 };
 
 }  // namespace
 
 void SetServerInfoHook(InfoSectionFn fn) { g_info_hook.store(fn, std::memory_order_release); }
+void SetServerLogHook(LogLineFn fn) { g_log_hook.store(fn, std::memory_order_release); }
 
 void RegisterServerFamily(CommandTable& t) {
   g_start_unix_s.store(RealClockMs() / 1000);

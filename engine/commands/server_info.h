@@ -20,4 +20,9 @@ namespace allot::internal {
 using InfoSectionFn = void (*)(std::string_view section, std::string& out);
 void SetServerInfoHook(InfoSectionFn fn);
 
+// Writes one line to allotd's log at warning level (DEBUG LOG). Without a hook (embedded),
+// DEBUG LOG writes to stderr.
+using LogLineFn = void (*)(std::string_view line);
+void SetServerLogHook(LogLineFn fn);
+
 }  // namespace allot::internal

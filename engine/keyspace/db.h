@@ -61,6 +61,12 @@ class Db {
   // Visits keys with a TTL, soonest deadline first, until fn returns false (eviction by
   // volatile-ttl; fn must not modify the db).
   void for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn);
+  // Exchanges every key and TTL with other (SWAPDB). Node-based containers keep their
+  // nodes, so the expiry index's key pointers stay valid.
+  void swap_contents(Db& other) {
+    map_.swap(other.map_);
+    expires_.swap(other.expires_);
+  }
   // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);
 

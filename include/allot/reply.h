@@ -43,6 +43,13 @@ class Reply {
   }
   static Reply Bulk(std::string_view s) { return Reply(Kind::kBulk, std::string(s)); }
   static Reply Bulk(std::string&& s) { return Reply(Kind::kBulk, std::move(s)); }
+  // A bulk string that RESP3 sends as a verbatim string (=N\r\ntxt:...), as Redis does for
+  // INFO and CLIENT LIST; RESP2 and every accessor see a plain bulk string.
+  static Reply Verbatim(std::string_view s) {
+    Reply r(Kind::kBulk, std::string(s));
+    r.int_ = 1;
+    return r;
+  }
   static Reply Null() { return Reply(Kind::kNull); }
   // A RESP2 null array (*-1). Redis uses it for a few replies (e.g. a failed EXEC, BLPOP
   // timeout); in RESP3 it is the same null as null().
@@ -84,6 +91,7 @@ class Reply {
   bool is_integer() const { return kind_ == Kind::kInteger; }
   bool is_bulk() const { return kind_ == Kind::kBulk; }
   bool is_null() const { return kind_ == Kind::kNull; }
+  bool is_verbatim() const { return kind_ == Kind::kBulk && int_ == 1; }
   bool is_null_array() const { return kind_ == Kind::kNull && int_ == 1; }
   bool is_array() const { return kind_ == Kind::kArray; }
   bool is_map() const { return kind_ == Kind::kMap; }
