@@ -109,6 +109,14 @@ void Engine::call_async(Session& session, std::span<const std::string_view> args
   impl_->execute(sink->session(), sink->args(), sink);
 }
 
+Reply Engine::transaction(Session& session, const std::vector<std::vector<std::string>>& commands) {
+  ALLOT_CHECK(internal::Reactor::current() == nullptr &&
+              "Engine::transaction from a shard thread would wait for itself");
+  SyncSink sink;
+  impl_->execute_transaction(session, commands, &sink);
+  return sink.wait();
+}
+
 std::vector<Reply> Engine::call_batch(const std::vector<std::vector<std::string>>& commands) {
   ALLOT_CHECK(internal::Reactor::current() == nullptr);
   std::vector<Reply> replies(commands.size());

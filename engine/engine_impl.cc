@@ -12,6 +12,7 @@
 #include "engine/keyspace/inventory.h"
 #include "engine/keyspace/slot.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/lua_runtime.h"
 #include "engine/txn/multi_shard.h"
 #include "engine/txn/nested.h"
 #include "engine/util/assert.h"
@@ -203,7 +204,10 @@ void EngineImpl::run_local(const CommandSpec& spec, Session& session, Args args,
   ++shard.stats.commands;
   const int db = session.db;
   const uint64_t rng_before = shard.rng_state;
+  WriteWatch watch;  // WATCH's hook: one branch unless a key of this shard is watched
+  if (!shard.watches.empty()) watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
+  watch.after(ctx, reply);
   finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
 }
 
@@ -467,6 +471,8 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     if (here == reactors_[s].get()) {
       return run_local(*spec, session, args, *shards_[s], sink);
     }
+    // A script running long there: answer BUSY now rather than queue behind it.
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
     reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
     return;
   }
@@ -478,6 +484,9 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
     for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
     std::sort(shards.begin(), shards.end());
     shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  }
+  for (unsigned s : shards) {
+    if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
   }
   execute_multi(*spec, session, args, std::move(shards), sink);
 }
@@ -499,7 +508,10 @@ void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args a
     const uint64_t rng_before = ctx.home->rng_state;
     // One record for the whole command, pushed while every shard is still parked: after
     // everything its shards ran before, before anything they run after (wal.h, Order).
+    WriteWatch watch;
+    watch.before(ctx, spec, args);
     Reply reply = spec.handler(ctx, args);
+    watch.after(ctx, reply);
     finish(spec, args, ctx.log_as, db, ctx.now_ms, rng_before, std::move(reply), sink);
   };
   auto* txn = new MultiShardTxn(shards, std::move(body));

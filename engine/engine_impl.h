@@ -30,6 +30,8 @@
 
 namespace allot::internal {
 
+struct TxnJob;
+
 struct ReplySink {
   virtual ~ReplySink() = default;
   virtual void deliver(Reply reply) = 0;
@@ -49,6 +51,14 @@ class EngineImpl {
 
   // Runs args (args[0] = command name) for session; see the file comment.
   void execute(Session& session, Args args, ReplySink* sink);
+
+  // Runs queued (each a command's argv) as one transaction, MULTI/EXEC (engine/txn/
+  // transaction.cc): holding every shard of every command and of the session's WATCHed
+  // keys, atomically; the reply is an array of the commands' replies, a null array if a
+  // watched key changed, or EXECABORT if a command is unknown or has a wrong arity.
+  // Completion as execute(); the queue is owned by the transaction.
+  void execute_transaction(Session& session, std::vector<std::vector<std::string>> queued,
+                           ReplySink* sink);
 
   // Runs fn on shard i's thread (inline if the caller is that thread). For tests,
   // benchmarks and the server's per-shard set-up.
@@ -109,6 +119,8 @@ class EngineImpl {
   int64_t tick(unsigned shard_id);
   void execute_multi(const CommandSpec& spec, Session& session, Args args,
                      std::vector<unsigned> shards, ReplySink* sink);
+  // The body of execute_transaction, with its shards held (txn/transaction.cc).
+  void run_transaction(TxnJob& job, std::span<ShardState* const> held);
 
   Config cfg_;
   std::vector<std::unique_ptr<ShardState>> shards_;

@@ -48,6 +48,13 @@ inline constexpr size_t kScanCountMax = 1 << 20;
 // reply may hold. Redis streams such replies; the engine builds them in memory first.
 inline constexpr uint64_t kRandomRepeatCountMax = 1 << 20;
 
+// Scripting (engine/scripting/). busy-reply-threshold's default (Redis's lua-time-limit);
+// instructions between two checks of a running script's clock and kill flag; nesting
+// depth of a script's returned tables (a table containing itself ends there).
+inline constexpr int64_t kScriptBusyThresholdMsDefault = 5000;
+inline constexpr int kScriptHookInstructions = 100000;
+inline constexpr size_t kScriptReplyDepthMax = 1000;
+
 // Inventory.
 inline constexpr int64_t kInventoryUnitsMax = int64_t{1} << 50;           // total, qty, restock.
 inline constexpr int64_t kHoldTtlMsMax = int64_t{30} * 24 * 3600 * 1000;  // 30 days.
@@ -82,6 +89,13 @@ inline constexpr size_t kCheckpointChunkBytes = 1 << 20;
 inline constexpr uint64_t kCheckpointLogRecordsDefault = 1000000;
 // After a failed commit (disk full), how often the writer retries the stuck records.
 inline constexpr int64_t kWalRetryIntervalMs = 100;
+
+// MULTI: commands and argument bytes one connection may queue before EXEC. Redis bounds
+// them only by the client's memory; past these the command is refused with an error and
+// the transaction is discarded at EXEC (EXECABORT), so a client cannot grow a queue
+// without limit.
+inline constexpr size_t kMultiQueuedCommandsMax = 1 << 20;
+inline constexpr size_t kMultiQueuedBytesMax = size_t{512} << 20;
 
 static_assert(kShardsMax <= kSlotCount, "every shard needs at least one slot");
 static_assert(kInboxDrainBatchMax <= kInboxMessagesMax);

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/commands/args.h"
+#include "engine/scripting/lua_runtime.h"
 #include "server/acl.h"
 #include "server/resp_parser.h"
 
@@ -236,6 +237,20 @@ std::string SetLogfile(ServerConfig& c, const Values& v) {
   return "";
 }
 
+// busy-reply-threshold / lua-time-limit: process-wide (engine/scripting/lua_runtime.h).
+std::string SetBusyReplyThreshold(ServerConfig&, const Values& v) {
+  if (v.size() != 1) return "wrong number of arguments";
+  int64_t ms = 0;
+  if (!internal::ParseInt64(v[0], &ms) || ms < 0)
+    return "argument couldn't be parsed into an integer";
+  internal::SetScriptBusyThresholdMs(ms);
+  return "";
+}
+
+std::string GetBusyReplyThreshold(const ServerConfig&) {
+  return std::to_string(internal::ScriptBusyThresholdMs());
+}
+
 std::string GetDir(const ServerConfig& c) {
   char buf[PATH_MAX];
   if (realpath(c.dir.c_str(), buf) != nullptr) return buf;
@@ -311,6 +326,11 @@ constexpr Setting kSettings[] = {
      SetDurability, [](const ServerConfig& c) { return c.durability; }},
     {"loglevel", "debug, verbose, notice or warning (default notice)", true, SetLoglevel,
      [](const ServerConfig& c) { return c.loglevel; }},
+    {"busy-reply-threshold",
+     "ms a script runs before other clients get BUSY and SCRIPT KILL works (default 5000)", true,
+     SetBusyReplyThreshold, GetBusyReplyThreshold},
+    {"lua-time-limit", "alias of busy-reply-threshold", true, SetBusyReplyThreshold,
+     GetBusyReplyThreshold},
     {"logfile", "log file, empty = standard output (default \"\")", false, SetLogfile,
      [](const ServerConfig& c) { return c.logfile; }},
 };
@@ -331,8 +351,6 @@ constexpr std::pair<std::string_view, std::string_view> kAccepted[] = {
     {"tcp-backlog", "511"},
     {"tcp-keepalive", "300"},
     {"notify-keyspace-events", ""},
-    {"lua-time-limit", "5000"},
-    {"busy-reply-threshold", "5000"},
     {"slowlog-log-slower-than", "10000"},
     {"slowlog-max-len", "128"},
     {"latency-monitor-threshold", "0"},

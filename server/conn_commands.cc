@@ -289,6 +289,8 @@ bool Connection::try_auth(std::string_view user, std::string_view pass) {
 }
 
 Reply Connection::cmd_reset() {
+  discard_multi();
+  release_watch();
   session_.db = 0;
   session_.resp = 2;
   reply_mode_ = ReplyMode::kOn;

@@ -11,6 +11,7 @@
 
 #include "engine/commands/command_table.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/lua_runtime.h"
 #include "engine/util/assert.h"
 #include "server/log.h"
 #include "server/resp_encoder.h"
@@ -247,13 +248,16 @@ void Connection::on_pause_check(int32_t) {
 bool Connection::execute_current() {
   server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
   int64_t start_ns = MonotonicNs();
-  std::optional<Reply> r = server_command(argv_);
+  std::optional<Reply> r;
+  TxnStep step = transaction_step(argv_, &r);
+  if (step == TxnStep::kNone) r = server_command(argv_);
   Slot& slot = slots_.emplace_back();
   slot.sink.conn = this;
   slot.sink.slot = &slot;
   slot.spec = current_spec_;
   slot.rejected = current_rejected_;
   slot.start_ns = start_ns;
+  if (step == TxnStep::kExec) return execute_exec(slot);
   if (r) {
     note_duration(slot, argv_);
     slot.visible = take_reply_visibility();
@@ -263,7 +267,9 @@ bool Connection::execute_current() {
   }
   if (!pending_.empty() && authenticated_) {
     int route = server_.engine().single_shard_route(argv_);
-    if (route >= 0 && route != static_cast<int>(shard_)) {
+    // A shard busy with a long script: engine().execute() below answers BUSY.
+    if (route >= 0 && route != static_cast<int>(shard_) &&
+        !internal::ShardBusyReply(server_.engine().shard(static_cast<unsigned>(route)))) {
       execute_remote_batch(slot, static_cast<unsigned>(route));
       return false;
     }
@@ -378,6 +384,7 @@ void Connection::after_replies() {
 }
 
 void Connection::fill(Slot& slot, Reply r) {
+  if (!slot.exec_later.empty()) r = finish_exec(slot, std::move(r));
   record_call(slot, r);
   if (r.is_error()) server_.stats(shard_).count_error(r.string());
   slot.reply = std::move(r);
@@ -552,6 +559,7 @@ void Connection::maybe_destroy() {
   if (!closing_ || holds_ > 0 || recv_armed_ || send_armed_ || deferred_ > 0 || pause_armed_) {
     return;
   }
+  release_watch();  // nothing of ours runs any more: the session is ours again
   ::close(fd_);
   delete this;
 }

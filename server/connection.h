@@ -116,6 +116,9 @@ class Connection {
     const internal::CommandSpec* spec = nullptr;
     bool rejected = false;
     int64_t start_ns = 0;
+    // EXEC: the queued connection commands (CLIENT, HELLO, CONFIG...) the engine does not
+    // run, with their index in the reply array; run when the engine's reply is home.
+    std::vector<std::pair<size_t, std::vector<std::string>>> exec_later;
   };
   enum class ReplyMode { kOn, kOff, kSkip };
   // Held by every entry point (completions, remote replies): while one is on the stack the
@@ -167,6 +170,18 @@ class Connection {
   [[gnu::noinline]] void maybe_destroy();
   size_t unsent_bytes() const { return out_.size() + (sending_.size() - sent_); }
   bool has_output() const { return !out_.empty() || (tls_ && tls_->has_ciphertext()); }
+
+  // MULTI/EXEC/DISCARD and queueing inside MULTI (server/conn_multi.cc).
+  enum class TxnStep { kNone, kReplied, kExec };
+  // For a command while in MULTI, or MULTI/EXEC/DISCARD outside: kReplied with *out set
+  // (queued, refused, MULTI, DISCARD...), kExec to run the queue, kNone for the usual path.
+  TxnStep transaction_step(internal::Args args, std::optional<Reply>* out);
+  // Sends the queue to the engine as one transaction; false if its reply comes later.
+  bool execute_exec(Slot& slot);
+  // Runs the queued connection commands of an EXEC reply and puts their replies in place.
+  Reply finish_exec(Slot& slot, Reply r);
+  void discard_multi();
+  void release_watch();
 
   // Commands allotd answers itself (server/conn_commands.cc); nullopt = not one of them.
   std::optional<Reply> server_command(internal::Args args);
@@ -222,6 +237,12 @@ class Connection {
   const internal::CommandSpec* current_spec_ = nullptr;
   bool current_rejected_ = false;
   std::string proto_error_;  // to reply once the commands before it are answered
+  // MULTI: queued commands (argv copies), their bytes, and whether one was refused while
+  // queueing (EXEC then answers EXECABORT and runs nothing).
+  bool in_multi_ = false;
+  bool multi_failed_ = false;
+  std::vector<std::vector<std::string>> multi_queue_;
+  size_t multi_bytes_ = 0;
 
   std::unique_ptr<TlsSession> tls_;  // TLS port only (server/tls.h)
   std::string out_;                  // replies not handed to the kernel yet (plaintext under TLS)

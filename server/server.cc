@@ -295,6 +295,19 @@ bool MakeSockaddr(const std::string& host, int port, sockaddr_storage* ss, sockl
   return false;
 }
 
+// Whether nobody listens on the address: a socket without SO_REUSEPORT can bind it. (With
+// SO_REUSEADDR, so that connections of a previous run in TIME_WAIT do not count.)
+bool PortFree(const sockaddr_storage& ss, socklen_t len) {
+  int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;  // let the real bind report the problem
+  int one = 1;
+  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ss.ss_family == AF_INET6) setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  bool free = bind(probe, reinterpret_cast<const sockaddr*>(&ss), len) == 0 || errno != EADDRINUSE;
+  ::close(probe);
+  return free;
+}
+
 }  // namespace
 
 Server::Server(ServerConfig cfg, std::string config_file)
@@ -454,8 +467,19 @@ bool Server::open_port(unsigned shard, int* port, bool tls, std::string* err) {
       *err = "Invalid bind address '" + host + "'";
       return false;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
+    if (shard == 0 && port_ != 0 && !PortFree(ss, len)) {
+      // Another process listens there, maybe another allotd whose SO_REUSEPORT group ours
+      // would silently join, splitting the clients between two servers. Refuse, as Redis.
+      if (optional) {
+        LogWarning("Skipping optional bind address {}: {}", host, std::strerror(EADDRINUSE));
+        continue;
+      }
+      *err = fmt::format("Could not create server TCP listening socket {}:{}: {}", host, port_,
+                         std::strerror(EADDRINUSE));
+      return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);

@@ -240,6 +240,15 @@ TEST(AccessIntegration, AppUserVersusAdmin) {
   EXPECT_EQ(Str(Cmd(c.get(), {"FLUSHALL", "a", "b", "c"})).substr(0, 6), "NOPERM");
   EXPECT_EQ(Str(Cmd(c.get(), {"NOSUCH"})).substr(0, 23), "ERR unknown command 'NO");
 
+  // Inside MULTI a refused command is answered when queued and aborts the transaction.
+  EXPECT_EQ(Str(Cmd(c.get(), {"MULTI"})), "OK");
+  EXPECT_EQ(Str(Cmd(c.get(), {"SET", "k", "in-multi"})), "QUEUED");
+  EXPECT_EQ(Str(Cmd(c.get(), {"FLUSHALL"})),
+            "NOPERM User app has no permissions to run the 'flushall' command");
+  EXPECT_EQ(Str(Cmd(c.get(), {"EXEC"})),
+            "EXECABORT Transaction discarded because of previous errors.");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "k"})), "v");
+
   // HELLO AUTH switches user (and protocol: HELLO 3 through redis-cli, hiredis here is
   // RESP2 only).
   std::string hello3 =

@@ -66,7 +66,8 @@ TEST(AclCategories, FromFlagsAndNames) {
 // command added without a category is caught here.
 TEST(AclCategories, EveryCommandIsCategorized) {
   const uint32_t kTypes = kAclString | kAclHash | kAclSet | kAclList | kAclKeyspace |
-                          kAclInventory | kAclScripting | kAclConnection | kAclAdmin;
+                          kAclInventory | kAclScripting | kAclConnection | kAclAdmin |
+                          kAclTransaction;
   for (const internal::CommandSpec& s : CommandTable::Get().all()) {
     uint32_t c = Cats(internal::ToLower(s.name));
     EXPECT_TRUE(c & (kAclFast | kAclSlow)) << s.name;

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -799,6 +801,24 @@ TEST(ServerIntegration, SlowlogLatencyAndDebugGate) {
   EXPECT_EQ(Cmd(p.get(), {"LATENCY", "LATEST"})->elements, 0u);
   EXPECT_EQ(Str(Cmd(p.get(), {"LATENCY", "DOCTOR"})).substr(0, 32),
             "I'm sorry, Dave, I can't do that");
+}
+
+// A second allotd on a port already served refuses to start, as redis-server does, instead
+// of joining the first one's SO_REUSEPORT group and splitting its clients.
+TEST(ServerIntegration, SecondServerOnTheSamePortRefusesToStart) {
+  Allotd first;
+  char tmpl[] = "/tmp/allotd_second_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string cmd = std::string(ALLOTD_PATH) + " --port " + std::to_string(first.port()) +
+                    " --dir " + dir + " --threads 2 --logfile " + dir + "/log";
+  int status = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  std::ifstream log(dir + "/log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Address already in use"), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+  Ctx c(first.Client());
+  EXPECT_EQ(Str(Cmd(c.get(), {"PING"})), "PONG");
 }
 
 }  // namespace

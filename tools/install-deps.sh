@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   liburing-dev liblmdb-dev lmdb-utils libtbb-dev libboost-dev libfmt-dev
-  libpq-dev postgresql liblua5.1-0-dev
+  libpq-dev postgresql liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools libhiredis-dev
   libssl-dev openssl

@@ -17,6 +17,8 @@ const CommandTable& CommandTable::Get() {
     RegisterListFamily(*t);
     RegisterInventoryFamily(*t);
     RegisterServerFamily(*t);
+    RegisterWatchCommands(*t);
+    RegisterScriptingFamily(*t);
     return t;
   }();
   return *table;

@@ -34,5 +34,7 @@ void RegisterHashFamily(CommandTable& t);       // hashes.cc
 void RegisterListFamily(CommandTable& t);       // lists.cc
 void RegisterInventoryFamily(CommandTable& t);  // inventory.cc
 void RegisterServerFamily(CommandTable& t);     // server.cc
+void RegisterWatchCommands(CommandTable& t);    // txn/watch.cc (WATCH ... EXEC)
+void RegisterScriptingFamily(CommandTable& t);  // scripting.cc
 
 }  // namespace allot::internal

@@ -137,6 +137,10 @@ size_t ExpireItemHolds(ItemRef item, int64_t now_ms, size_t max) {
     ++n;
   }
   item.shard.stats.expired_holds += n;
+  // Expired holds (by the shard timer or lazily) change the item: WATCH sees that.
+  if (n > 0 && !item.shard.watches.empty()) {
+    item.shard.watches.touch(item.db, item.key, item.shard.dbs[item.db]);
+  }
   return n;
 }
 

@@ -260,21 +260,6 @@ std::atomic<int64_t> g_start_unix_s{0};
 
 Reply CmdLastsave(CmdCtx&, Args) { return Reply::Int(g_start_unix_s.load()); }
 
-// FUNCTION FLUSH [ASYNC|SYNC]: there are no functions until the scripting issue lands, so
-// flushing them succeeds; the other subcommands say they are not available yet.
-Reply CmdFunction(CmdCtx&, Args args) {
-  if (EqualsIgnoreCase(args[1], "FLUSH")) {
-    if (args.size() == 2) return Reply::Ok();
-    if (args.size() == 3 &&
-        (EqualsIgnoreCase(args[2], "ASYNC") || EqualsIgnoreCase(args[2], "SYNC"))) {
-      return Reply::Ok();
-    }
-    return Reply::Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-  }
-  return Reply::Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) +
-                      "'. Try FUNCTION HELP.");
-}
-
 // Reached only from an embedded Engine: allotd answers these before the engine sees them.
 Reply CmdServerOnly(CmdCtx&, Args args) {
   return Reply::Error("ERR '" + ToLower(args[0]) +
@@ -297,7 +282,6 @@ constexpr CommandSpec kServerCommands[] = {
     {"TIME", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0, CmdTime},
     {"LASTSAVE", 1, kCmdFast | kCmdNoShard | kCmdLoading | kCmdStale | kCmdRandom, 0, 0, 0,
      CmdLastsave},
-    {"FUNCTION", -2, kCmdNoShard | kCmdNoScript, 0, 0, 0, CmdFunction},
     {"HELLO", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"AUTH", -2, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"CLIENT", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},

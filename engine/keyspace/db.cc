@@ -1,6 +1,7 @@
 #include "engine/keyspace/db.h"
 
 #include "engine/keyspace/shard_state.h"
+#include "engine/txn/watch.h"
 #include "engine/util/assert.h"
 
 namespace allot::internal {
@@ -23,7 +24,11 @@ std::string_view TypeName(ValueType t) {
 
 void Db::expire_now(Entry* entry) {
   if (stats_ != nullptr) ++stats_->expired_keys;
+  if (watch_ == nullptr || watch_->empty()) return erase(entry);
+  // An expired key counts as modified for WATCH (Redis signals it on deletion).
+  std::string key = *entry->key;
   erase(entry);
+  watch_->touch(index_, key, *this);
 }
 
 Entry* Db::find(std::string_view key, int64_t now_ms) {
@@ -98,8 +103,13 @@ void Db::set_expire(Entry* entry, int64_t at_ms) {
 }
 
 void Db::clear() {
+  // FLUSHDB/FLUSHALL modify every watched key that was present (Redis's
+  // touchAllWatchedKeysInDb); missing ones stay untouched.
+  std::vector<std::string> watched;
+  if (watch_ != nullptr && !watch_->empty()) watched = watch_->present_keys(index_, *this);
   expires_.clear();
   map_.clear();
+  for (const std::string& k : watched) watch_->touch(index_, k, *this);
 }
 
 size_t Db::sweep(int64_t now_ms, size_t max) {

@@ -19,6 +19,7 @@
 namespace allot::internal {
 
 struct ShardStats;
+class WatchTable;
 
 class Db {
  public:
@@ -27,6 +28,12 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   void set_stats(ShardStats* stats) { stats_ = stats; }
+  // The shard's WATCH registrations and this database's index: expiry and clear() mark
+  // watched keys as modified (engine/txn/watch.h).
+  void set_watch(WatchTable* watch, int index) {
+    watch_ = watch;
+    index_ = index;
+  }
 
   // The live entry for key, or nullptr (deleting it first if its TTL has passed).
   Entry* find(std::string_view key, int64_t now_ms);
@@ -42,6 +49,14 @@ class Db {
   void erase(Entry* entry);
   // Sets the absolute expiry (0 = persist).
   void set_expire(Entry* entry, int64_t at_ms);
+
+  // The state of key without side effects: 0 absent, 1 live, 2 present but past its TTL
+  // (not deleted yet). For WATCH, which must not expire keys itself.
+  int probe(std::string_view key, int64_t now_ms) const {
+    auto it = map_.find(key);
+    if (it == map_.end()) return 0;
+    return expired(it->second, now_ms) ? 2 : 1;
+  }
 
   size_t size() const { return map_.size(); }
   size_t expires_size() const { return expires_.size(); }
@@ -80,6 +95,8 @@ class Db {
   Map map_;
   std::set<std::pair<int64_t, const std::string*>> expires_;
   ShardStats* stats_ = nullptr;
+  WatchTable* watch_ = nullptr;
+  int index_ = 0;
 };
 
 }  // namespace allot::internal

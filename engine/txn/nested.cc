@@ -92,7 +92,10 @@ Reply RunNested(CmdCtx& outer, int db, const CommandSpec& spec, Args args, Effec
   ctx.shards = outer.shards;
   ctx.home = outer.home;
   // routed_key stays null: every key is hashed and its shard checked (command.h).
+  WriteWatch watch;  // the inner write dirties other sessions' WATCHes (txn/watch.h)
+  watch.before(ctx, spec, args);
   Reply reply = spec.handler(ctx, args);
+  watch.after(ctx, reply);
   if (effects != nullptr && (spec.flags & kCmdWrite) && !reply.is_error()) {
     if (ctx.log_as.empty()) {
       effects->add(db, args);

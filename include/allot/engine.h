@@ -35,13 +35,18 @@ namespace allot {
 
 namespace internal {
 class EngineImpl;
-}
+struct WatchState;
+}  // namespace internal
 
-// Per-caller state that Redis keeps per connection: the selected database and the
-// protocol version (which changes the shape of a few replies, e.g. maps in RESP2).
+// Per-caller state that Redis keeps per connection: the selected database, the protocol
+// version (which changes the shape of a few replies, e.g. maps in RESP2) and the keys
+// WATCHed for the next transaction. A session that ran WATCH must run UNWATCH or a
+// transaction() before it is destroyed; otherwise its registrations stay in the shards
+// (a leak of a few bytes per key) until the engine is destroyed.
 struct Session {
   int db = 0;
   int resp = 3;
+  std::shared_ptr<internal::WatchState> watch;  // set by WATCH, see engine/txn/watch.h
 };
 
 class Engine {
@@ -68,6 +73,18 @@ class Engine {
   // travel in one message, which amortizes the cross-thread hand-off. Each command is
   // atomic on its own; the batch as a whole is not a transaction.
   std::vector<Reply> call_batch(const std::vector<std::vector<std::string>>& commands);
+
+  // Runs commands as one transaction, as MULTI ... EXEC in Redis: atomically (no other
+  // command runs on any shard they touch in between, however many shards that is) and
+  // logged as one record. Returns an array with one reply per command; a command that
+  // fails gives its error as its element and the others still run (EXEC does not roll
+  // back). SELECT inside changes the database of the following commands and of session.
+  // If a command is unknown or has the wrong number of arguments, nothing runs and the
+  // reply is "EXECABORT Transaction discarded because of previous errors.". If the
+  // session WATCHed keys (call(session, {"WATCH", key...})) and one was modified or
+  // expired since, nothing runs and the reply is a null array; either way the watch is
+  // released. Not from a shard thread.
+  Reply transaction(Session& session, const std::vector<std::vector<std::string>>& commands);
 
   // Number of shard threads.
   unsigned shards() const;
