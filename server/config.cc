@@ -17,6 +17,7 @@
 #include "engine/commands/args.h"
 #include "engine/limits.h"
 #include "engine/scripting/lua_runtime.h"
+#include "server/acl.h"
 #include "server/resp_parser.h"
 
 namespace allot::server {
@@ -102,6 +103,57 @@ std::string SetRequirepass(ServerConfig& c, const Values& v) {
   if (v.size() != 1) return "wrong number of arguments";
   c.requirepass = v[0];
   return "";
+}
+
+// "user <name> [rules...]": checked now (an error is a config error), applied at start.
+std::string SetUser(ServerConfig& c, const Values& v) {
+  if (v.empty()) return "wrong number of arguments";
+  std::string err = CheckUserRules(v);
+  if (!err.empty()) return err;
+  std::string line;
+  for (const std::string& s : v) line += (line.empty() ? "" : " ") + s;
+  c.users.push_back(line);
+  return "";
+}
+
+std::string SetYesNo(const Values& v, bool* out) {
+  if (v.size() != 1 || !ParseYesNo(v[0], out)) return "argument must be 'yes' or 'no'";
+  return "";
+}
+
+std::string SetOneOf(const Values& v, std::initializer_list<std::string_view> names,
+                     std::string* out) {
+  if (v.size() == 1) {
+    for (std::string_view n : names) {
+      if (internal::EqualsIgnoreCase(v[0], n)) {
+        *out = std::string(n);
+        return "";
+      }
+    }
+  }
+  std::string all;
+  for (std::string_view n : names) all += (all.empty() ? "" : ", ") + std::string(n);
+  return "argument(s) must be one of the following: " + all;
+}
+
+std::string SetPolicy(ServerConfig& c, const Values& v) {
+  return SetOneOf(v,
+                  {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+                   "allkeys-lfu", "allkeys-random", "noeviction"},
+                  &c.maxmemory_policy);
+}
+
+std::string SetPath(const Values& v, std::string* out) {
+  if (v.size() != 1) return "wrong number of arguments";
+  *out = v[0];
+  return "";
+}
+
+std::string SetTlsPort(ServerConfig& c, const Values& v) {
+  int64_t n = 0;
+  std::string e = SetInt(v, 0, 65535, &n);
+  if (e.empty()) c.tls_port = static_cast<int>(n);
+  return e;
 }
 
 std::string SetMaxclients(ServerConfig& c, const Values& v) {
@@ -286,8 +338,34 @@ constexpr Setting kSettings[] = {
      [](const ServerConfig& c) { return c.requirepass; }},
     {"maxclients", "maximum connected clients (default 10000)", true, SetMaxclients,
      [](const ServerConfig& c) { return std::to_string(c.maxclients); }},
-    {"maxmemory", "memory limit, 0 = none (default 0); stored, not enforced yet", true,
+    {"user", "<name> <rules...>: an ACL user, as Redis's `user` lines (may repeat)", false, SetUser,
+     [](const ServerConfig&) { return std::string(); }},
+    {"protected-mode",
+     "refuse non-loopback clients while the default user has no password (default yes)", true,
+     [](ServerConfig& c, const Values& v) { return SetYesNo(v, &c.protected_mode); },
+     [](const ServerConfig& c) { return std::string(c.protected_mode ? "yes" : "no"); }},
+    {"maxmemory", "memory limit for writes that grow memory, 0 = none (default 0)", true,
      SetMaxmemory, [](const ServerConfig& c) { return std::to_string(c.maxmemory); }},
+    {"maxmemory-policy",
+     "noeviction, allkeys-random, volatile-random, volatile-ttl (*-lru/*-lfu approximated); "
+     "inventory is never evicted (default noeviction)",
+     true, SetPolicy, [](const ServerConfig& c) { return c.maxmemory_policy; }},
+    {"tls-port", "TLS port to listen on, 0 = none (default 0)", false, SetTlsPort,
+     [](const ServerConfig& c) { return std::to_string(c.tls_port); }},
+    {"tls-cert-file", "server certificate (PEM) for tls-port", false,
+     [](ServerConfig& c, const Values& v) { return SetPath(v, &c.tls_cert_file); },
+     [](const ServerConfig& c) { return c.tls_cert_file; }},
+    {"tls-key-file", "private key (PEM) of tls-cert-file", false,
+     [](ServerConfig& c, const Values& v) { return SetPath(v, &c.tls_key_file); },
+     [](const ServerConfig& c) { return c.tls_key_file; }},
+    {"tls-ca-cert-file", "CA certificates (PEM) to verify client certificates", false,
+     [](ServerConfig& c, const Values& v) { return SetPath(v, &c.tls_ca_cert_file); },
+     [](const ServerConfig& c) { return c.tls_ca_cert_file; }},
+    {"tls-auth-clients", "no, yes or optional: client certificates (default no)", false,
+     [](ServerConfig& c, const Values& v) {
+       return SetOneOf(v, {"no", "yes", "optional"}, &c.tls_auth_clients);
+     },
+     [](const ServerConfig& c) { return c.tls_auth_clients; }},
     {"timeout", "close idle clients after this many seconds, 0 = never (default 0)", true,
      SetTimeout, [](const ServerConfig& c) { return std::to_string(c.timeout_seconds); }},
     {"proto-max-bulk-len", "largest bulk string in a request (default 512mb)", true,
@@ -359,14 +437,12 @@ constexpr std::pair<std::string_view, std::string_view> kAccepted[] = {
     {"databases", "16"},
     {"hz", "10"},
     {"daemonize", "no"},
-    {"protected-mode", "yes"},
     {"tcp-backlog", "511"},
     {"tcp-keepalive", "300"},
     {"notify-keyspace-events", ""},
     {"slowlog-log-slower-than", "10000"},
     {"slowlog-max-len", "128"},
     {"latency-monitor-threshold", "0"},
-    {"maxmemory-policy", "noeviction"},
     {"maxmemory-samples", "5"},
     {"maxmemory-clients", "0"},
     {"hash-max-listpack-entries", "128"},
@@ -495,6 +571,25 @@ std::string ApplyDirective(ServerConfig& cfg, std::string_view name, const Value
   return "";
 }
 
+namespace {
+
+// The config line as an error message shows it, without passwords: a `requirepass` value
+// and the `>pw` / `<pw` rules of a `user` line are masked.
+std::string ShownLine(std::string_view line, const std::vector<std::string>& argv) {
+  if (argv.empty()) return std::string(line);
+  bool pass = internal::EqualsIgnoreCase(argv[0], "requirepass");
+  if (!pass && !internal::EqualsIgnoreCase(argv[0], "user")) return std::string(line);
+  std::string out = argv[0];
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    bool secret = pass || (!a.empty() && (a[0] == '>' || a[0] == '<'));
+    out += " " + (secret ? (pass ? std::string("***") : a.substr(0, 1) + "***") : a);
+  }
+  return out;
+}
+
+}  // namespace
+
 bool LoadConfigText(std::string_view text, ServerConfig& cfg, std::string* err) {
   size_t line_no = 0;
   size_t pos = 0;
@@ -516,7 +611,7 @@ bool LoadConfigText(std::string_view text, ServerConfig& cfg, std::string* err) 
     }
     if (!why.empty()) {
       *err = "*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line " +
-             std::to_string(line_no) + "\n>>> '" + std::string(line) + "'\n" + why;
+             std::to_string(line_no) + "\n>>> '" + ShownLine(line, argv) + "'\n" + why;
       return false;
     }
   }
@@ -609,6 +704,7 @@ std::vector<std::pair<std::string, std::string>> ConfigGet(const ServerConfig& c
                                                            std::string_view pattern) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const Setting& s : kSettings) {
+    if (s.name == "user") continue;  // users are read with ACL LIST, as in Redis
     if (internal::GlobMatch(pattern, s.name, true)) out.emplace_back(s.name, s.get(cfg));
   }
   for (const auto& [name, value] : cfg.accepted) {

@@ -37,8 +37,21 @@ struct ServerConfig {
   unsigned threads = 0;  // 0 = one per online core
   std::string dir = ".";
   std::string requirepass;
+  // `user <name> <rules...>` lines of the config file, each as "name rules..." (server/acl.h).
+  std::vector<std::string> users;
+  // Refuse non-loopback clients while the default user has no password (Redis's default).
+  bool protected_mode = true;
   uint64_t maxclients = 10000;
   uint64_t maxmemory = 0;
+  // noeviction | allkeys-random | volatile-random | volatile-ttl, and the LRU/LFU names
+  // (approximated by random sampling, see docs/access-control.md).
+  std::string maxmemory_policy = "noeviction";
+  // TLS listener (server/tls.h): 0 = none. tls_auth_clients: no | yes | optional.
+  int tls_port = 0;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_cert_file;
+  std::string tls_auth_clients = "no";
   uint64_t timeout_seconds = 0;  // idle clients are closed after this; 0 = never
   uint64_t proto_max_bulk_len = 512ull * 1024 * 1024;
   uint64_t client_query_buffer_limit = 1024ull * 1024 * 1024;

@@ -3,6 +3,7 @@
 // SHUTDOWN). The engine registers them (engine/commands/server.cc), so unknown-command and
 // arity errors come from the engine's one dispatch path.
 #include <algorithm>
+#include <utility>
 
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
@@ -68,6 +69,18 @@ Reply CommandFlags(uint32_t f) {
   return Reply::Set(std::move(out));
 }
 
+// COMMAND INFO's ACL categories ("@write", "@string", ...), from server/acl.h.
+Reply AclCategoryNames(const CommandSpec& s) {
+  size_t index = static_cast<size_t>(&s - CommandTable::Get().all().data());
+  uint32_t cats = AclCommands::Get().cmd(index).categories;
+  std::vector<Reply> out;
+  std::vector<std::string_view> names = AclCommands::CategoryNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (cats & (1u << i)) out.push_back(Reply::Status("@" + std::string(names[i])));
+  }
+  return Reply::Set(std::move(out));
+}
+
 Reply CommandInfo(const CommandSpec& s) {
   std::vector<Reply> e;
   e.push_back(Reply::Bulk(ToLower(s.name)));
@@ -76,7 +89,7 @@ Reply CommandInfo(const CommandSpec& s) {
   e.push_back(Reply::Int(s.keys_fn != nullptr && s.first_key == 0 ? 0 : s.first_key));
   e.push_back(Reply::Int(s.last_key));
   e.push_back(Reply::Int(s.key_step));
-  e.push_back(Reply::Set());    // ACL categories
+  e.push_back(AclCategoryNames(s));
   e.push_back(Reply::Set());    // tips
   e.push_back(Reply::Array());  // key specs
   e.push_back(Reply::Array());  // subcommands
@@ -155,6 +168,7 @@ Reply CmdCommand(Args args) {
 }  // namespace
 
 std::optional<Reply> Connection::server_command(Args args) {
+  bool checked = std::exchange(refusal_checked_, false);
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   current_spec_ = spec;
   current_rejected_ = spec == nullptr || !ArityOk(*spec, args.size());
@@ -168,6 +182,13 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (!authenticated_ && !no_auth) {
     current_rejected_ = true;
     return Reply::Error("NOAUTH Authentication required.");
+  }
+  // AUTH, HELLO, QUIT and RESET are never refused by ACL rules (Redis's no-auth flag).
+  if (!no_auth && !checked) {
+    if (std::optional<Reply> refused = refusal(*spec, args)) {
+      current_rejected_ = true;
+      return refused;
+    }
   }
   if (name == "DEBUG" && !debug_allowed()) {
     return Reply::Error(
@@ -186,6 +207,7 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (name == "CLIENT") return cmd_client(args);
   if (name == "COMMAND") return CmdCommand(args);
   if (name == "CONFIG") return cmd_config(args);
+  if (name == "ACL") return cmd_acl(args);
   if (name == "SLOWLOG") return server_.slowlog().command(args);
   if (name == "LATENCY") return server_.latency().command(args);
   if (name == "SHUTDOWN") {
@@ -220,6 +242,39 @@ std::optional<Reply> Connection::server_command(Args args) {
   return std::nullopt;
 }
 
+bool Connection::refresh_user() {
+  uint64_t v = server_.acl().version();
+  if (v == acl_version_) return true;
+  acl_version_ = v;
+  AclUserPtr fresh = server_.acl().find(user_->name);
+  if (fresh == nullptr) return false;
+  user_ = std::move(fresh);
+  return true;
+}
+
+std::optional<Reply> Connection::refusal(const CommandSpec& spec, Args args) {
+  if (!refresh_user()) {
+    // As Redis: the clients of a deleted user are disconnected.
+    reply_mode_ = ReplyMode::kOff;
+    close_after_reply();
+    return Reply::Error("NOPERM the user of this connection was deleted");
+  }
+  const AclUser& u = *user_;
+  if (!u.base_all || !u.command_rules.empty()) {
+    size_t index = static_cast<size_t>(&spec - CommandTable::Get().all().data());
+    int id = AclCommands::Get().id_for(index, args);
+    if (!u.can_run(static_cast<size_t>(id))) {
+      return Reply::Error("NOPERM User " + u.name + " has no permissions to run the '" +
+                          AclCommands::Get().cmd(static_cast<size_t>(id)).name + "' command");
+    }
+  }
+  if (!u.keys_allowed(spec, args)) return Reply::Error("NOPERM No permissions to access a key");
+  if ((spec.flags & internal::kCmdDenyOom) && !server_.make_room(shard_)) {
+    return Reply::Error("OOM command not allowed when used memory > 'maxmemory'.");
+  }
+  return std::nullopt;
+}
+
 // enable-debug-command: no (Redis's default), yes, or local (loopback and unix sockets).
 bool Connection::debug_allowed() const {
   int mode = server_.limits().debug_command.load(std::memory_order_relaxed);
@@ -235,6 +290,24 @@ void Connection::authenticate(bool ok) {
   parser_.set_unauthenticated(!ok);
 }
 
+bool Connection::try_auth(std::string_view user, std::string_view pass) {
+  AclUserPtr u = server_.acl().find(user);
+  // Passwords are never logged; a failure names the user only at verbose level.
+  if (u == nullptr || !u->enabled || !u->password_ok(pass)) {
+    LogVerbose("Failed AUTH as '{}' from client id={} addr={}", user.substr(0, 64), id_,
+               meta_.peer);
+    return false;
+  }
+  user_ = std::move(u);
+  acl_version_ = server_.acl().version();
+  {
+    std::lock_guard<std::mutex> lock(*server_.registry_mutex());
+    meta_.user = user_->name;
+  }
+  authenticate(true);
+  return true;
+}
+
 Reply Connection::cmd_reset() {
   discard_multi();
   release_watch();
@@ -242,12 +315,15 @@ Reply Connection::cmd_reset() {
   session_.resp = 2;
   reply_mode_ = ReplyMode::kOn;
   skip_next_reply_ = false;
+  user_ = server_.acl().default_user();
+  acl_version_ = server_.acl().version();
   {
     // The name is read by CLIENT LIST on other threads under the registry lock.
     std::lock_guard<std::mutex> lock(*server_.registry_mutex());
     meta_.name.clear();
+    meta_.user = "default";
   }
-  authenticate(!server_.password_required());
+  authenticate(user_->enabled && user_->nopass);
   meta_.db.store(0);
   meta_.resp.store(2);
   return Reply::Status("RESET");
@@ -257,17 +333,12 @@ Reply Connection::cmd_auth(Args args) {
   if (args.size() > 3) return SyntaxError();
   std::string_view user = args.size() == 3 ? args[1] : "default";
   std::string_view pass = args.back();
-  if (!server_.password_required()) {
-    if (args.size() == 2) {
-      return Reply::Error(
-          "ERR AUTH <password> called without any password configured for the default user. "
-          "Are you sure your configuration is correct?");
-    }
-    if (user == "default") return Reply::Ok();  // the default user has no password
-    return WrongPass();
+  if (args.size() == 2 && server_.acl().default_nopass()) {
+    return Reply::Error(
+        "ERR AUTH <password> called without any password configured for the default user. "
+        "Are you sure your configuration is correct?");
   }
-  if (user != "default" || !server_.password_matches(pass)) return WrongPass();
-  authenticate(true);
+  if (!try_auth(user, pass)) return WrongPass();
   return Reply::Ok();
 }
 
@@ -297,11 +368,7 @@ Reply Connection::cmd_hello(Args args) {
       return Reply::Error("ERR Syntax error in HELLO option '" + std::string(args[j]) + "'");
     }
   }
-  if (has_auth) {
-    bool ok = user == "default" && (!server_.password_required() || server_.password_matches(pass));
-    if (!ok) return WrongPass();
-    authenticate(true);
-  }
+  if (has_auth && !try_auth(user, pass)) return WrongPass();
   if (!authenticated_) {
     return Reply::Error(
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the "

@@ -50,6 +50,11 @@ Connection::TxnStep Connection::transaction_step(Args args, std::optional<Reply>
     // Unknown/arity/NOAUTH errors come from the usual path, with the usual texts.
     if (current_rejected_ || !authenticated_) return TxnStep::kNone;
     meta_.last_cmd.store(spec->name.data(), std::memory_order_relaxed);
+    if (std::optional<Reply> refused = refusal(*spec, args)) {  // ACL (server/acl.h)
+      current_rejected_ = true;
+      *out = std::move(refused);
+      return TxnStep::kReplied;
+    }
     if (spec->name == "MULTI") {
       in_multi_ = true;
       multi_failed_ = false;
@@ -84,6 +89,11 @@ Connection::TxnStep Connection::transaction_step(Args args, std::optional<Reply>
   }
   bool no_auth = name == "AUTH" || name == "HELLO" || name == "QUIT" || name == "RESET";
   if (!authenticated_ && !no_auth) return refuse(Reply::Error("NOAUTH Authentication required."));
+  // ACL rules and maxmemory are checked when a command is queued, as Redis does: a refusal
+  // answers NOPERM/OOM now and EXEC then aborts.
+  if (!no_auth) {
+    if (std::optional<Reply> refused = refusal(*spec, args)) return refuse(std::move(*refused));
+  }
   if (name == "QUIT" || name == "RESET") return TxnStep::kNone;  // act at once
   if (name == "MULTI") {
     *out = Reply::Error("ERR MULTI calls can not be nested");

@@ -89,8 +89,9 @@ void Connection::on_arrivals() {
 }
 
 Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
-                       std::string local)
+                       std::string local, const TlsContext* tls)
     : server_(server), reactor_(&server.engine().reactor(shard)), shard_(shard), fd_(fd), id_(id) {
+  if (tls != nullptr) tls_ = std::make_unique<TlsSession>(*tls);
   meta_.peer = std::move(peer);
   meta_.local = std::move(local);
   meta_.fd = fd;
@@ -103,7 +104,10 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   send_op_.fn = &Connection::on_send;
   pause_op_.conn = this;
   pause_op_.fn = &Connection::on_pause_check;
-  authenticated_ = !server.password_required();
+  user_ = server.acl().default_user();
+  acl_version_ = server.acl().version();
+  // As Redis: a new client is authenticated as default when it needs no password.
+  authenticated_ = user_->enabled && user_->nopass;
   ParserLimits pl;
   pl.bulk_bytes_max = server.limits().proto_max_bulk_len.load();
   parser_ = RespParser(pl);
@@ -139,9 +143,28 @@ void Connection::on_recv(int32_t res) {
     return close_now();
   }
   meta_.last_active_ms.store(NowMs(), std::memory_order_relaxed);
-  feed(std::string_view(recv_buf_, static_cast<size_t>(res)));
+  std::string_view bytes(recv_buf_, static_cast<size_t>(res));
+  if (tls_) {
+    on_tls_bytes(bytes);
+  } else {
+    feed(bytes);
+  }
   if (closing_) return;
   process();
+}
+
+void Connection::on_tls_bytes(std::string_view ciphertext) {
+  tls_->feed_ciphertext(ciphertext);
+  std::string plain;
+  TlsSession::Status st = tls_->read_plaintext(&plain);
+  if (!plain.empty()) feed(plain);
+  if (closing_ || st == TlsSession::Status::kOk) return;
+  if (st == TlsSession::Status::kError) {
+    LogVerbose("Error accepting a client TLS connection: {} (id={} addr={})", tls_->error(), id_,
+               meta_.peer);
+  }
+  // The peer closed the session or failed the handshake: send the alert, then close.
+  close_after_write_ = true;
 }
 
 void Connection::feed(std::string_view data) {
@@ -206,7 +229,7 @@ void Connection::process() {
     if (closing_) return;
   }
   flush();
-  if (close_after_write_ && !send_armed_ && out_.empty() && slots_.empty()) return close_now();
+  if (close_after_write_ && !send_armed_ && !has_output() && slots_.empty()) return close_now();
   maybe_read();
 }
 
@@ -321,13 +344,17 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
       break;
     }
     if (server_.pause_end_ms() > NowMs()) break;
+    // A refused command (ACL, maxmemory) is answered here, in order, after the batch.
+    if (refusal(*spec, argv_).has_value()) break;
     current_ = std::move(pending_.front());
     pending_.pop_front();
     pending_bytes_ -= current_.bytes();
     current_.views(argv_);
     server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
     int64_t start_ns = MonotonicNs();
-    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, authenticated, not ours
+    // Checked just above: used memory may have moved since, and the verdict must not.
+    refusal_checked_ = true;
+    ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, allowed, not ours
     Slot& slot = slots_.emplace_back();
     slot.sink.conn = this;
     slot.sink.slot = &slot;
@@ -471,7 +498,17 @@ bool Connection::over_output_limit() {
 }
 
 void Connection::flush() {
-  if (send_armed_ || out_.empty() || closing_) return;
+  if (send_armed_ || closing_) return;
+  if (tls_) {
+    // Replies are encrypted only now, when they go to the socket: out_ becomes the records.
+    if (!out_.empty() && tls_->encrypt(out_) == TlsSession::Status::kError) {
+      LogVerbose("TLS error writing to client id={}: {}", id_, tls_->error());
+      return close_now();
+    }
+    out_.clear();
+    tls_->take_ciphertext(&out_);
+  }
+  if (out_.empty()) return;
   // Try the socket directly first: the kernel almost always takes a reply batch at once,
   // and a completed send then costs no SQE, no CQE and no extra loop pass. Only what the
   // socket refuses (a full send buffer) waits on the ring.
@@ -512,7 +549,7 @@ void Connection::on_send(int32_t res) {
   if (sending_.capacity() > kKeepBufferBytes) std::string().swap(sending_);
   sent_ = 0;
   if (can_execute()) return process();  // what waited for the replies to leave
-  if (!out_.empty()) {
+  if (has_output()) {
     flush();
     if (send_armed_ || closing_) return;
   }

@@ -42,7 +42,9 @@
 
 #include "engine/engine_impl.h"
 #include "engine/runtime/reactor.h"
+#include "server/acl.h"
 #include "server/resp_parser.h"
+#include "server/tls.h"
 
 namespace allot::server {
 
@@ -50,9 +52,10 @@ class Server;
 
 // Metadata CLIENT LIST reads from other threads (under the registry mutex or atomically).
 struct ClientMeta {
-  std::string name;      // under Server's registry mutex
-  std::string lib_name;  // under Server's registry mutex
-  std::string lib_ver;   // under Server's registry mutex
+  std::string name;              // under Server's registry mutex
+  std::string lib_name;          // under Server's registry mutex
+  std::string lib_ver;           // under Server's registry mutex
+  std::string user = "default";  // under Server's registry mutex
   std::string peer;
   std::string local;
   int fd = -1;
@@ -65,8 +68,9 @@ struct ClientMeta {
 
 class Connection {
  public:
+  // tls: the context of the TLS port, nullptr for a plain connection.
   Connection(Server& server, unsigned shard, int fd, uint64_t id, std::string peer,
-             std::string local);
+             std::string local, const TlsContext* tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -128,6 +132,8 @@ class Connection {
   };
 
   void on_recv(int32_t res);
+  // TLS: decrypts what arrived and feeds the plaintext to the parser.
+  void on_tls_bytes(std::string_view ciphertext);
   void on_send(int32_t res);
   // Completes slot (on this thread, under a Hold of the caller); after_replies() then
   // runs what can run and sends what is ready.
@@ -166,6 +172,7 @@ class Connection {
   // analysis cannot see that holds_ > 0 keeps the delete from running under a Hold.
   [[gnu::noinline]] void maybe_destroy();
   size_t unsent_bytes() const { return out_.size() + (sending_.size() - sent_); }
+  bool has_output() const { return !out_.empty() || (tls_ && tls_->has_ciphertext()); }
 
   // MULTI/EXEC/DISCARD and queueing inside MULTI (server/conn_multi.cc).
   enum class TxnStep { kNone, kReplied, kExec };
@@ -189,7 +196,17 @@ class Connection {
   Reply cmd_client_pause(internal::Args args);
   Reply cmd_config(internal::Args args);
   Reply cmd_reset();
+  Reply cmd_acl(internal::Args args);
+  Reply cmd_acl_setuser(internal::Args args);
+  // AUTH / HELLO AUTH: authenticates as user if the password matches.
+  bool try_auth(std::string_view user, std::string_view pass);
   void authenticate(bool ok);
+  // Why an authenticated client may not run this known, well-formed command now (ACL
+  // permissions, maxmemory), or nullopt. Cheap when the user may run everything and no
+  // memory limit applies.
+  std::optional<Reply> refusal(const internal::CommandSpec& spec, internal::Args args);
+  // Re-reads user_ after ACL changes; false if the user was deleted (the client closes).
+  bool refresh_user();
 
   Server& server_;
   internal::Reactor* reactor_;
@@ -199,6 +216,9 @@ class Connection {
   ClientMeta meta_;
   Session session_;
   bool authenticated_ = false;
+  AclUserPtr user_;  // the user this client runs as (default until AUTH)
+  uint64_t acl_version_ = 0;
+  bool refusal_checked_ = false;  // server_command skips refusal() once (remote batches)
   ReplyMode reply_mode_ = ReplyMode::kOn;
   bool skip_next_reply_ = false;
   RespParser parser_;
@@ -227,8 +247,9 @@ class Connection {
   std::vector<std::vector<std::string>> multi_queue_;
   size_t multi_bytes_ = 0;
 
-  std::string out_;      // replies not handed to the kernel yet
-  std::string sending_;  // bytes of the send in flight
+  std::unique_ptr<TlsSession> tls_;  // TLS port only (server/tls.h)
+  std::string out_;                  // replies not handed to the kernel yet (plaintext under TLS)
+  std::string sending_;              // bytes of the send in flight
   size_t sent_ = 0;
   int64_t soft_limit_since_ms_ = 0;
 

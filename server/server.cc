@@ -23,6 +23,8 @@
 #include "engine/util/assert.h"
 #include "server/connection.h"
 #include "server/log.h"
+#include "server/memory.h"
+#include "server/resp_parser.h"
 
 namespace allot::server {
 
@@ -31,7 +33,8 @@ namespace allot::server {
 // plain accept re-armed after each completion.
 class Listener final : public internal::Completion {
  public:
-  Listener(Server& server, unsigned shard, int fd) : server_(server), shard_(shard), fd_(fd) {
+  Listener(Server& server, unsigned shard, int fd, bool tls)
+      : server_(server), shard_(shard), fd_(fd), tls_(tls) {
     server_.live_sockets.fetch_add(1);
   }
   ~Listener() override { server_.live_sockets.fetch_sub(1); }
@@ -53,7 +56,7 @@ class Listener final : public internal::Completion {
       if (stopping_) {
         ::close(res);
       } else {
-        server_.on_accept(shard_, res);
+        server_.on_accept(shard_, res, tls_);
       }
     } else if (res == -EINVAL && multishot_ && !stopping_) {
       multishot_ = false;  // an older kernel: fall back to one accept per SQE
@@ -82,6 +85,7 @@ class Listener final : public internal::Completion {
   Server& server_;
   unsigned shard_;
   int fd_;
+  bool tls_;
   bool multishot_ = true;
   bool armed_ = false;
   bool stopping_ = false;
@@ -169,6 +173,15 @@ void AppendKV(std::string& out, std::string_view k, uint64_t v) {
   AppendKV(out, k, std::to_string(v));
 }
 
+// Redis's bytesToHuman: "1.50M".
+std::string HumanBytes(int64_t n) {
+  double d = static_cast<double>(n);
+  if (n < 1024) return std::to_string(n) + "B";
+  if (n < 1024 * 1024) return fmt::format("{:.2f}K", d / 1024);
+  if (n < 1024ll * 1024 * 1024) return fmt::format("{:.2f}M", d / (1024 * 1024));
+  return fmt::format("{:.2f}G", d / (1024.0 * 1024 * 1024));
+}
+
 void InfoCommandStats(Server* s, std::string& out) {
   auto specs = internal::CommandTable::Get().all();
   for (size_t k = 0; k < specs.size(); ++k) {
@@ -229,8 +242,14 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "blocked_clients", static_cast<uint64_t>(s->paused_clients.load()));
     AppendKV(out, "tracking_clients", 0);
   } else if (section == "memory") {
-    AppendKV(out, "maxmemory", s->config().maxmemory);
-    AppendKV(out, "maxmemory_policy", "noeviction");
+    ServerConfig cfg = s->config();
+    int64_t used = UsedMemoryBytes();
+    AppendKV(out, "used_memory", static_cast<uint64_t>(used));
+    AppendKV(out, "used_memory_human", HumanBytes(used));
+    AppendKV(out, "used_memory_rss", static_cast<uint64_t>(RssBytes()));
+    AppendKV(out, "maxmemory", cfg.maxmemory);
+    AppendKV(out, "maxmemory_human", HumanBytes(static_cast<int64_t>(cfg.maxmemory)));
+    AppendKV(out, "maxmemory_policy", cfg.maxmemory_policy);
   } else if (section == "stats") {
     uint64_t cmds = 0, errs = 0;
     for (unsigned i = 0; i < s->engine().shard_count(); ++i) {
@@ -241,6 +260,7 @@ void InfoHook(std::string_view section, std::string& out) {
     AppendKV(out, "total_commands_processed", cmds);
     AppendKV(out, "rejected_connections", s->rejected_connections.load());
     AppendKV(out, "total_error_replies", errs);
+    AppendKV(out, "evicted_keys", s->evicted_keys.load());
   } else if (section == "commandstats") {
     InfoCommandStats(s, out);
   } else if (section == "errorstats") {
@@ -293,6 +313,14 @@ bool PortFree(const sockaddr_storage& ss, socklen_t len) {
 Server::Server(ServerConfig cfg, std::string config_file)
     : cfg_(std::move(cfg)), config_file_(std::move(config_file)) {
   apply_limits(cfg_);
+  // Config `user` lines first, then requirepass on top of the default user, as Redis.
+  for (const std::string& line : cfg_.users) {
+    std::vector<std::string> argv;
+    SplitInlineArgs(line, &argv);
+    std::string err = acl_.set_user(argv[0], {argv.begin() + 1, argv.end()});
+    ALLOT_CHECK(err.empty());  // checked when the config was read
+  }
+  if (!cfg_.requirepass.empty()) acl_.set_requirepass(cfg_.requirepass);
   std::random_device rd;
   std::mt19937_64 rng(rd());
   for (int i = 0; i < 40; ++i) run_id_.push_back("0123456789abcdef"[rng() % 16]);
@@ -313,8 +341,10 @@ void Server::apply_limits(const ServerConfig& cfg) {
   limits_.out_hard_bytes.store(normal.hard_bytes);
   limits_.out_soft_bytes.store(normal.soft_bytes);
   limits_.out_soft_seconds.store(normal.soft_seconds);
-  limits_.requirepass_set.store(!cfg.requirepass.empty());
   limits_.timeout_seconds.store(cfg.timeout_seconds);
+  limits_.protected_mode.store(cfg.protected_mode);
+  limits_.maxmemory.store(cfg.maxmemory);
+  limits_.eviction.store(static_cast<int>(ParseEvictionPolicy(cfg.maxmemory_policy)));
   // Redis parameters Allot keeps as text (config.cc kAccepted) that the server now uses.
   auto number = [&](const char* name, int64_t fallback) {
     auto it = cfg.accepted.find(name);
@@ -345,18 +375,9 @@ std::string Server::config_set(std::string_view name, const std::vector<std::str
   if (!err.empty()) return err;
   cfg_ = std::move(next);
   apply_limits(cfg_);
+  if (internal::EqualsIgnoreCase(name, "requirepass")) acl_.set_requirepass(cfg_.requirepass);
   LogSetLevel(cfg_.loglevel);
   return "";
-}
-
-bool Server::password_matches(std::string_view pass) const {
-  std::lock_guard<std::mutex> lock(cfg_mu_);
-  // Compare every byte whatever the first mismatch, as Redis's time-independent compare.
-  const std::string& want = cfg_.requirepass;
-  unsigned diff = want.size() == pass.size() ? 0 : 1;
-  for (size_t i = 0; i < pass.size(); ++i)
-    diff |= static_cast<unsigned>(pass[i] ^ want[i % (want.size() ? want.size() : 1)]);
-  return diff == 0 && !want.empty();
 }
 
 bool Server::start() {
@@ -399,6 +420,7 @@ bool Server::start() {
   unsigned n = engine_->shards();
   nets_ = std::make_unique<ShardNet[]>(n);
   stats_ = std::make_unique<ShardNetStats[]>(n);
+  evicting_ = std::make_unique<std::atomic<bool>[]>(n);
   size_t specs = internal::CommandTable::Get().all().size();
   for (unsigned i = 0; i < n; ++i) {
     stats_[i].commands_by_spec = std::make_unique<CommandStat[]>(specs);
@@ -408,6 +430,16 @@ bool Server::start() {
   internal::SetServerInfoHook(&InfoHook);
   internal::SetServerLogHook([](std::string_view line) { LogWarning("{}", line); });
   port_ = cfg.port;
+  tls_port_ = cfg.tls_port;
+  if (tls_port_ > 0) {
+    std::string err;
+    tls_ = TlsContext::Create(
+        {cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_cert_file, cfg.tls_auth_clients}, &err);
+    if (tls_ == nullptr) {
+      LogWarning("Failed to configure TLS: {}", err);
+      return false;
+    }
+  }
   for (unsigned i = 0; i < n; ++i) {
     std::string err;
     bool ok = true;
@@ -419,10 +451,20 @@ bool Server::start() {
   }
   LogNotice("Allot 0.1.0 started: {} shard threads, pid {}", n, getpid());
   LogNotice("Ready to accept connections tcp on port {}", port_);
+  if (tls_port_ > 0) LogNotice("Ready to accept connections tls on port {}", tls_port_);
   return true;
 }
 
 bool Server::open_listeners(unsigned shard, std::string* err) {
+  if (!open_port(shard, &port_, false, err)) return false;
+  if (tls_port_ > 0 && !open_port(shard, &tls_port_, true, err)) return false;
+  auto* timer = new IdleTimer(*this, shard);
+  nets_[shard].timer = timer;
+  timer->arm(engine().reactor(shard));
+  return true;
+}
+
+bool Server::open_port(unsigned shard, int* port, bool tls, std::string* err) {
   ServerConfig cfg = config();
   size_t opened = 0;
   for (const std::string& spec : cfg.bind) {
@@ -430,7 +472,7 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     std::string host = optional ? spec.substr(1) : spec;
     sockaddr_storage ss{};
     socklen_t len = 0;
-    if (!MakeSockaddr(host, port_, &ss, &len)) {
+    if (!MakeSockaddr(host, *port, &ss, &len)) {
       *err = "Invalid bind address '" + host + "'";
       return false;
     }
@@ -457,19 +499,19 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
         ::close(fd);
         continue;
       }
-      *err = fmt::format("Could not create server TCP listening socket {}:{}: {}", host, port_,
-                         std::strerror(errno));
+      *err = fmt::format("Could not create server {} listening socket {}:{}: {}",
+                         tls ? "TLS" : "TCP", host, *port, std::strerror(errno));
       ::close(fd);
       return false;
     }
-    if (port_ == 0) {  // --port 0: every shard then shares the port the kernel chose
+    if (*port == 0) {  // --port 0: every shard then shares the port the kernel chose
       sockaddr_storage got{};
       socklen_t got_len = sizeof got;
       getsockname(fd, reinterpret_cast<sockaddr*>(&got), &got_len);
-      port_ = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+      *port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
                                              : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
     }
-    auto* l = new Listener(*this, shard, fd);
+    auto* l = new Listener(*this, shard, fd, tls);
     nets_[shard].listeners.push_back(l);
     l->arm(engine().reactor(shard));
     ++opened;
@@ -478,13 +520,10 @@ bool Server::open_listeners(unsigned shard, std::string* err) {
     *err = "Failed listening on any bind address";
     return false;
   }
-  auto* timer = new IdleTimer(*this, shard);
-  nets_[shard].timer = timer;
-  timer->arm(engine().reactor(shard));
   return true;
 }
 
-void Server::on_accept(unsigned shard, int fd) {
+void Server::on_accept(unsigned shard, int fd, bool tls) {
   uint64_t n = connected_clients.fetch_add(1) + 1;
   if (n > limits_.maxclients.load(std::memory_order_relaxed) || nets_[shard].stopping) {
     connected_clients.fetch_sub(1);
@@ -503,7 +542,18 @@ void Server::on_accept(unsigned shard, int fd) {
   socklen_t plen = sizeof peer, llen = sizeof local;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen);
   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
-  auto* c = new Connection(*this, shard, fd, next_client_id(), AddrText(peer), AddrText(local));
+  if (ProtectedModeRefuses(limits_.protected_mode.load(std::memory_order_relaxed),
+                           acl_.default_nopass(), peer)) {
+    connected_clients.fetch_sub(1);
+    std::string_view msg = ProtectedModeError();
+    ssize_t w = ::send(fd, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)w;  // best effort, as Redis
+    ::close(fd);
+    LogVerbose("Refused {} in protected mode", AddrText(peer));
+    return;
+  }
+  auto* c = new Connection(*this, shard, fd, next_client_id(), AddrText(peer), AddrText(local),
+                           tls ? tls_.get() : nullptr);
   LogVerbose("Accepted {} (id={}, shard {})", c->meta().peer, c->id(), shard);
   c->start();
 }
@@ -532,12 +582,12 @@ std::string Server::client_list(std::string_view only_id) const {
     out += fmt::format(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 "
         "ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
-        "omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} "
+        "omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} "
         "lib-ver={}\n",
         id, m.peer, m.local, m.fd, m.name, (now - m.created_ms) / 1000,
         (now - m.last_active_ms.load(std::memory_order_relaxed)) / 1000,
         m.db.load(std::memory_order_relaxed),
-        internal::ToLower(m.last_cmd.load(std::memory_order_relaxed)),
+        internal::ToLower(m.last_cmd.load(std::memory_order_relaxed)), m.user,
         m.resp.load(std::memory_order_relaxed), m.lib_name, m.lib_ver);
   }
   return out;
@@ -597,6 +647,7 @@ void Server::reset_stats() {
   }
   total_connections.store(0);
   rejected_connections.store(0);
+  evicted_keys.store(0);
 }
 
 void Server::stop_shard(unsigned shard) {

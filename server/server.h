@@ -26,8 +26,10 @@
 #include <vector>
 
 #include "engine/engine_impl.h"
+#include "server/acl.h"
 #include "server/config.h"
 #include "server/slowlog.h"
+#include "server/tls.h"
 
 namespace allot::server {
 
@@ -43,11 +45,18 @@ struct LiveLimits {
   std::atomic<uint64_t> out_hard_bytes{0};
   std::atomic<uint64_t> out_soft_bytes{0};
   std::atomic<uint64_t> out_soft_seconds{0};
-  std::atomic<bool> requirepass_set{false};
   std::atomic<uint64_t> timeout_seconds{0};
+  std::atomic<bool> protected_mode{true};
+  std::atomic<uint64_t> maxmemory{0};
+  std::atomic<int> eviction{0};  // EvictionPolicy
   // enable-debug-command: 0 = no (Redis's default), 1 = yes, 2 = local connections only.
   std::atomic<int> debug_command{0};
 };
+
+// maxmemory-policy as enforced: the LRU/LFU names sample keys at random (Allot keeps no
+// access clock), each within the same set of keys as Redis's policy of that name.
+enum class EvictionPolicy { kNoEviction, kAllKeysRandom, kVolatileRandom, kVolatileTtl };
+EvictionPolicy ParseEvictionPolicy(std::string_view name);
 
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
 // off each other's cache lines.
@@ -120,11 +129,19 @@ class Server {
   ServerConfig config() const;
   // CONFIG SET name value...: empty string or the reason it was refused.
   std::string config_set(std::string_view name, const std::vector<std::string>& values);
-  bool password_matches(std::string_view pass) const;
-  bool password_required() const { return limits_.requirepass_set.load(std::memory_order_relaxed); }
+  AclStore& acl() { return acl_; }
 
-  // Called by a shard's listener with an accepted socket.
-  void on_accept(unsigned shard, int fd);
+  // maxmemory (server/maxmemory.cc). Whether used memory is over a set limit now.
+  bool over_maxmemory() const;
+  // Before a command that grows memory, on shard's thread: evicts keys of this shard by
+  // the policy while over the limit (asking the other shards to evict too when this one
+  // has nothing to give). True if memory is within the limit afterwards.
+  bool make_room(unsigned shard);
+  std::atomic<uint64_t> evicted_keys{0};
+
+  // Called by a shard's listener with an accepted socket (tls: from the TLS port).
+  void on_accept(unsigned shard, int fd, bool tls);
+  int tls_port() const { return tls_port_; }
 
   // Client registry (CLIENT LIST / KILL, INFO clients).
   void register_client(Connection* c);
@@ -157,8 +174,16 @@ class Server {
 
  private:
   bool open_listeners(unsigned shard, std::string* err);
+  // Listens on every bind address at port (updating *port when it is 0); false if none.
+  bool open_port(unsigned shard, int* port, bool tls, std::string* err);
   void stop_shard(unsigned shard);
   void apply_limits(const ServerConfig& cfg);
+  // Evicts up to max keys of shard (its thread) by the policy until used memory is at most
+  // target bytes; how many it evicted.
+  size_t evict_on(unsigned shard, size_t max, uint64_t target);
+
+  AclStore acl_;
+  std::unique_ptr<std::atomic<bool>[]> evicting_;  // per shard: an eviction request is queued
 
   mutable std::mutex cfg_mu_;
   ServerConfig cfg_;
@@ -167,6 +192,8 @@ class Server {
   SlowLog slowlog_;
   LatencyMonitor latency_;
   int port_ = 0;
+  int tls_port_ = 0;
+  std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<allot::Engine> engine_;
   std::unique_ptr<ShardNet[]> nets_;
   std::unique_ptr<ShardNetStats[]> stats_;

@@ -9,6 +9,7 @@ packages=(
   libpq-dev postgresql liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools libhiredis-dev
+  libssl-dev openssl
   clang-format
   clang libclang-rt-14-dev
 )

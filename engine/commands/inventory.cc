@@ -316,19 +316,25 @@ Reply CmdUser(CmdCtx& ctx, Args args) {
   return Reply::Map(std::move(kv));
 }
 
+// Under maxmemory, CREATE and RESTOCK (new items, more units) are refused like any write
+// that grows memory. Selling is not: what BUY and HOLD add per item (a user entry, a hold,
+// a remembered request id) is bounded by the units and the per-item caps admitted when
+// the item was created or restocked, so a cache filling memory must not stop a sale;
+// CONFIRM, RELEASE, EXTEND, CANCEL and WITHDRAW keep or free memory.
 constexpr uint32_t kInvWrite = kCmdWrite | kCmdDenyOom | kCmdFast | kCmdInventory;
+constexpr uint32_t kInvSale = kCmdWrite | kCmdFast | kCmdInventory;
 constexpr uint32_t kInvRead = kCmdReadOnly | kCmdFast | kCmdInventory;
 
 constexpr CommandSpec kInventoryCommands[] = {
     {"INV.CREATE", -3, kInvWrite, 1, 1, 1, CmdCreate},
     {"INV.RESTOCK", 3, kInvWrite, 1, 1, 1, CmdStock<true>},
-    {"INV.WITHDRAW", 3, kInvWrite, 1, 1, 1, CmdStock<false>},
-    {"INV.BUY", -3, kInvWrite, 1, 1, 1, CmdBuy},
-    {"INV.HOLD", -3, kInvWrite, 1, 1, 1, CmdHold},
-    {"INV.CONFIRM", 3, kInvWrite, 1, 1, 1, CmdResolve<true>},
-    {"INV.RELEASE", 3, kInvWrite, 1, 1, 1, CmdResolve<false>},
-    {"INV.EXTEND", 4, kInvWrite, 1, 1, 1, CmdExtend},
-    {"INV.CANCEL", -3, kInvWrite, 1, 1, 1, CmdCancel},
+    {"INV.WITHDRAW", 3, kInvSale, 1, 1, 1, CmdStock<false>},
+    {"INV.BUY", -3, kInvSale, 1, 1, 1, CmdBuy},
+    {"INV.HOLD", -3, kInvSale, 1, 1, 1, CmdHold},
+    {"INV.CONFIRM", 3, kInvSale, 1, 1, 1, CmdResolve<true>},
+    {"INV.RELEASE", 3, kInvSale, 1, 1, 1, CmdResolve<false>},
+    {"INV.EXTEND", 4, kInvSale, 1, 1, 1, CmdExtend},
+    {"INV.CANCEL", -3, kInvSale, 1, 1, 1, CmdCancel},
     {"INV.GET", 2, kInvRead, 1, 1, 1, CmdGet},
     {"INV.USER", 3, kInvRead, 1, 1, 1, CmdUser},
 };

@@ -228,7 +228,9 @@ void InfoPgSyncLines(CmdCtx& ctx, std::string& out) {
   AppendLine(out, "pg_reconnects", s.reconnects);
 }
 
-void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
+// served: allotd's hook is installed and reports used_memory and evicted_keys itself
+// (server/memory.h, server/maxmemory.cc).
+void InfoEngineLines(CmdCtx& ctx, std::string_view section, bool served, std::string& out) {
   ShardStats sum;
   for (ShardState* s : ctx.shards) {
     sum.expired_keys += s->stats.expired_keys;
@@ -237,6 +239,7 @@ void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
     sum.expired_holds += s->stats.expired_holds;
   }
   if (section == "memory") {
+    if (served) return;
     struct mallinfo2 mi = mallinfo2();
     AppendLine(out, "used_memory", mi.uordblks + mi.hblkhd);
   } else if (section == "persistence") {
@@ -244,7 +247,7 @@ void InfoEngineLines(CmdCtx& ctx, std::string_view section, std::string& out) {
     InfoPgSyncLines(ctx, out);
   } else if (section == "stats") {
     AppendLine(out, "expired_keys", sum.expired_keys);
-    AppendLine(out, "evicted_keys", 0);
+    if (!served) AppendLine(out, "evicted_keys", 0);
     AppendLine(out, "keyspace_hits", sum.keyspace_hits);
     AppendLine(out, "keyspace_misses", sum.keyspace_misses);
   } else if (section == "replication") {
@@ -277,7 +280,7 @@ Reply CmdInfo(CmdCtx& ctx, Args args) {
     out.append("# ");
     out.append(s.title);
     out.append("\r\n");
-    InfoEngineLines(ctx, s.name, out);
+    InfoEngineLines(ctx, s.name, hook != nullptr, out);
     if (hook != nullptr) hook(s.name, out);
   }
   return Reply::Verbatim(out);
@@ -356,6 +359,7 @@ constexpr CommandSpec kServerCommands[] = {
     {"CLIENT", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"COMMAND", -1, kConnFlags, 0, 0, 0, CmdServerOnly},
     {"CONFIG", -2, kConnFlags | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdServerOnly},
+    {"ACL", -2, kConnFlags | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"QUIT", -1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"RESET", 1, kConnFlags | kCmdFast | kCmdNoScript, 0, 0, 0, CmdServerOnly},
     {"SHUTDOWN", -1, kConnFlags | kCmdAdmin | kCmdNoScript, 0, 0, 0, CmdServerOnly},

@@ -240,4 +240,11 @@ const std::string* Db::random_key(int64_t now_ms, uint64_t random) {
   return nullptr;
 }
 
+void Db::for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn) {
+  for (const auto& [at_ms, key] : expires_) {
+    auto it = map_.find(*key);
+    if (it != map_.end() && !fn(it->first, it->second)) return;
+  }
+}
+
 }  // namespace allot::internal

@@ -82,6 +82,9 @@ class Db {
                 const std::function<void(const std::string&, Entry&)>& fn);
   // Visits every live key (KEYS, FLUSH accounting, checkpoints).
   void for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn);
+  // Visits keys with a TTL, soonest deadline first, until fn returns false (eviction by
+  // volatile-ttl; fn must not modify the db).
+  void for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn);
   // Exchanges every key and TTL with other (SWAPDB). Node-based containers keep their
   // nodes, so the expiry index's key pointers stay valid.
   void swap_contents(Db& other) {
