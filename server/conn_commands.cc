@@ -275,6 +275,25 @@ std::optional<Reply> Connection::refusal(const CommandSpec& spec, Args args) {
   return std::nullopt;
 }
 
+// Redis 7.0's texts for a script's command its user may not run (script.c).
+std::string Connection::AclGate::check(std::span<const std::string_view> args) const {
+  const CommandSpec* spec = CommandTable::Get().find(args[0]);
+  if (spec == nullptr || conn->user_ == nullptr) return "";
+  const AclUser& u = *conn->user_;
+  if (!u.base_all || !u.command_rules.empty()) {
+    size_t index = static_cast<size_t>(spec - CommandTable::Get().all().data());
+    int id = AclCommands::Get().id_for(index, args);
+    if (!u.can_run(static_cast<size_t>(id))) {
+      return "ERR The user executing the script can't run this command or subcommand";
+    }
+  }
+  if (!u.keys_allowed(*spec, args)) {
+    return "ERR The user executing the script can't access at least one of the keys mentioned "
+           "in the command arguments";
+  }
+  return "";
+}
+
 // enable-debug-command: no (Redis's default), yes, or local (loopback and unix sockets).
 bool Connection::debug_allowed() const {
   int mode = server_.limits().debug_command.load(std::memory_order_relaxed);

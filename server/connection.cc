@@ -98,6 +98,8 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   meta_.created_ms = NowMs();
   meta_.last_active_ms.store(meta_.created_ms);
   session_.resp = 2;
+  gate_.conn = this;
+  session_.gate = &gate_;
   recv_op_.conn = this;
   recv_op_.fn = &Connection::on_recv;
   send_op_.conn = this;

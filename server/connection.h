@@ -214,6 +214,14 @@ class Connection {
   const int fd_;
   const uint64_t id_;
   ClientMeta meta_;
+  // The ACL of user_ for what this client's scripts run (Session::gate). It reads user_
+  // on the thread that runs the script while this connection waits for that reply, so
+  // user_ does not change meanwhile (refusal() runs only between commands).
+  struct AclGate final : CommandGate {
+    const Connection* conn = nullptr;
+    std::string check(std::span<const std::string_view> args) const override;
+  };
+  AclGate gate_;
   Session session_;
   bool authenticated_ = false;
   AclUserPtr user_;  // the user this client runs as (default until AUTH)

@@ -231,6 +231,15 @@ TEST(AccessIntegration, AppUserVersusAdmin) {
             "NOPERM User app has no permissions to run the 'config|get' command");
   EXPECT_EQ(Str(Cmd(c.get(), {"SHUTDOWN"})),
             "NOPERM User app has no permissions to run the 'shutdown' command");
+  // Nor through a script: redis.call checks the caller's ACL (Redis 7.0's texts).
+  const std::string refused =
+      "ERR The user executing the script can't run this command or subcommand script: ";
+  EXPECT_EQ(
+      Str(Cmd(c.get(), {"EVAL", "return redis.call('flushall')", "0"})).substr(0, refused.size()),
+      refused);
+  EXPECT_EQ(Str(Cmd(c.get(), {"EVAL", "return redis.pcall('flushall')", "0"})),
+            "ERR The user executing the script can't run this command or subcommand");
+  EXPECT_EQ(Str(Cmd(c.get(), {"GET", "k"})), "v");  // nothing was flushed
   EXPECT_EQ(Str(Cmd(c.get(), {"ACL", "LIST"})),
             "NOPERM User app has no permissions to run the 'acl|list' command");
   EXPECT_EQ(Str(Cmd(c.get(), {"INFO"})),

@@ -198,6 +198,7 @@ class LuaRuntime {
   bool keep_loaded_ = false;
   std::vector<std::string_view> argv_;
   std::vector<std::string> numbers_;
+  std::string gate_error_;  // the text of a CommandGate refusal, alive while it is raised
 };
 
 namespace {
@@ -522,6 +523,10 @@ int LuaRuntime::call(lua_State* L, bool raise) {
     error = "ERR Write commands are not allowed from read-only scripts.";
   } else if (!NestedShardsHeld(*ctx_, *spec, args)) {
     error = kScriptUndeclaredKeyError;
+  } else if (session_.gate != nullptr) {
+    // The caller's ACL (allotd): a script cannot do what its user may not.
+    gate_error_ = session_.gate->check(args);
+    if (!gate_error_.empty()) error = gate_error_.c_str();
   }
   if (error == nullptr && (spec->flags & kCmdWrite) && ctx_->engine->wal() != nullptr &&
       ctx_->engine->wal()->refusing_writes()) {

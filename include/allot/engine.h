@@ -43,9 +43,21 @@ struct WatchState;
 // WATCHed for the next transaction. A session that ran WATCH must run UNWATCH or a
 // transaction() before it is destroyed; otherwise its registrations stay in the shards
 // (a leak of a few bytes per key) until the engine is destroyed.
+// Checks the commands a script runs on a client's behalf (redis.call in EVAL and FCALL):
+// allotd installs one per connection that applies the client's ACL user. An embedded
+// Session has none: the application decides what it runs.
+class CommandGate {
+ public:
+  virtual ~CommandGate() = default;
+  // "" when args (args[0] = command name, known and of valid arity) may run; otherwise the
+  // text of the error reply, without the leading '-'.
+  virtual std::string check(std::span<const std::string_view> args) const = 0;
+};
+
 struct Session {
   int db = 0;
   int resp = 3;
+  const CommandGate* gate = nullptr;  // see CommandGate; must outlive the session's commands
   std::shared_ptr<internal::WatchState> watch;  // set by WATCH, see engine/txn/watch.h
 };
 
