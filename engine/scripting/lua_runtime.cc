@@ -383,6 +383,7 @@ void LuaRuntime::begin_run(CmdCtx& ctx, const Compiled& c, bool read_only) {
   ctx_ = &ctx;
   name_ = &c.name;
   session_.db = ctx.session->db;
+  session_.gate = ctx.session->gate;  // the caller's ACL applies to redis.call
   session_.resp = 2;  // scripts speak RESP2 to Redis until redis.setresp(3)
   read_only_ = read_only || (c.flags & kScriptNoWrites);
   wrote_ = false;
@@ -521,12 +522,12 @@ int LuaRuntime::call(lua_State* L, bool raise) {
     error = "ERR This Redis command is not allowed from script";
   } else if ((spec->flags & kCmdWrite) && read_only_) {
     error = "ERR Write commands are not allowed from read-only scripts.";
+  } else if (session_.gate != nullptr && !(gate_error_ = session_.gate->check(args)).empty()) {
+    // The caller's ACL (allotd): a script cannot do what its user may not. Checked before
+    // the shards, as Redis checks ACL before cluster slots.
+    error = gate_error_.c_str();
   } else if (!NestedShardsHeld(*ctx_, *spec, args)) {
     error = kScriptUndeclaredKeyError;
-  } else if (session_.gate != nullptr) {
-    // The caller's ACL (allotd): a script cannot do what its user may not.
-    gate_error_ = session_.gate->check(args);
-    if (!gate_error_.empty()) error = gate_error_.c_str();
   }
   if (error == nullptr && (spec->flags & kCmdWrite) && ctx_->engine->wal() != nullptr &&
       ctx_->engine->wal()->refusing_writes()) {
