@@ -84,6 +84,18 @@ class Checker {
         if (b_[pos_] != '\r' || b_[pos_ + 1] != '\n') return fail("bulk without CRLF");
         pos_ += 2;
         return true;
+      case '=':
+        // A verbatim string: like a bulk, whose payload starts with a 3-letter format and
+        // ':' (INFO, CLIENT LIST in RESP3).
+        if (resp_ == 2) return fail("RESP3 verbatim string in RESP2");
+        if (!integer_line(&n)) return false;
+        if (n < 4) return fail("verbatim string shorter than its format");
+        if (b_.size() - pos_ < static_cast<uint64_t>(n) + 2) return fail("truncated verbatim");
+        if (b_[pos_ + 3] != ':') return fail("verbatim string without a format");
+        pos_ += static_cast<size_t>(n);
+        if (b_[pos_] != '\r' || b_[pos_ + 1] != '\n') return fail("verbatim without CRLF");
+        pos_ += 2;
+        return true;
       case '*':
       case '%':
       case '~':
