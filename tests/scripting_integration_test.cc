@@ -27,33 +27,15 @@
 #include <vector>
 
 #include "engine/scripting/sha1.h"
+#include "tests/support/allotd_process.h"
 
 namespace {
 
 const std::string kScriptsDir = std::string(ALLOT_SOURCE_DIR) + "/tests/scripts/";
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool CanConnect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
+// Ports and readiness checks shared by the integration tests (tests/support/allotd_process.h).
+using allot::testing::CanConnect;
+using allot::testing::FreePort;
 
 std::string Shell(const std::string& cmd) {
   std::string out;

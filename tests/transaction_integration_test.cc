@@ -21,19 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/allotd_process.h"
+
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using allot::testing::FreePort;  // tests/support/allotd_process.h
 
 int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
