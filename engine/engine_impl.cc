@@ -196,6 +196,7 @@ void EngineImpl::shutdown() {
 }
 
 unsigned EngineImpl::shard_of_key(std::string_view key) const {
+  if (shards_.size() == 1) return 0;  // one shard owns every slot: no need to hash
   return slot_to_shard_[KeySlot(key)];
 }
 
@@ -501,15 +502,39 @@ void EngineImpl::run_on_shard(unsigned i, std::function<void(ShardState&)> fn) {
 int EngineImpl::single_shard_route(Args args) const {
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   if (spec == nullptr || !ArityOk(*spec, args.size())) return -1;
-  if (spec->flags & (kCmdNoShard | kCmdAllShards)) return -1;
-  std::vector<size_t> key_indexes;
-  KeyIndexes(*spec, args, key_indexes);
-  if (key_indexes.empty()) return -1;
-  unsigned s = shard_of_key(args[key_indexes[0]]);
-  for (size_t k : key_indexes) {
-    if (shard_of_key(args[k]) != s) return -1;
+  int route = route_of(*spec, args);
+  return route >= 0 ? route : -1;
+}
+
+int EngineImpl::route_of(const CommandSpec& spec, Args args) const {
+  if (spec.flags & kCmdNoShard) return kRouteNone;
+  if (spec.flags & kCmdAllShards) return kRouteSeveral;
+  int single = kRouteNone;
+  auto visit = [&](size_t k) {
+    int s = static_cast<int>(shard_of_key(args[k]));
+    if (single == kRouteNone) {
+      single = s;
+    } else if (s != single) {
+      single = kRouteSeveral;
+    }
+  };
+  if (spec.keys_fn != nullptr) {
+    std::vector<size_t> key_indexes;
+    KeyIndexes(spec, args, key_indexes);
+    for (size_t k : key_indexes) {
+      visit(k);
+      if (single == kRouteSeveral) break;
+    }
+  } else if (spec.first_key > 0) {
+    // Fixed key positions: walk them without building a vector (the hot path).
+    int argc = static_cast<int>(args.size());
+    int last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
+    int step = spec.key_step > 0 ? spec.key_step : 1;
+    for (int i = spec.first_key; i <= last && i < argc && single != kRouteSeveral; i += step) {
+      visit(static_cast<size_t>(i));
+    }
   }
-  return static_cast<int>(s);
+  return single;
 }
 
 void EngineImpl::execute_here(Session& session, Args args, ShardState& shard, ReplySink* sink) {
@@ -546,60 +571,46 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   const CommandSpec* spec = CommandTable::Get().find(args[0]);
   if (spec == nullptr) return sink->deliver(UnknownCommandReply(args));
   if (!ArityOk(*spec, args.size())) return sink->deliver(WrongArgsReply(spec->name));
+  execute_routed(session, *spec, args, route_of(*spec, args), sink);
+}
+
+void EngineImpl::execute_routed(Session& session, const CommandSpec& spec, Args args, int route,
+                                ReplySink* sink) {
+  ALLOT_DCHECK(ArityOk(spec, args.size()) && route == route_of(spec, args));
   // As Redis after a failed write to disk: writes are refused, reads go on.
-  if (wal_ != nullptr && (spec->flags & kCmdWrite) && wal_->refusing_writes()) {
+  if (wal_ != nullptr && (spec.flags & kCmdWrite) && wal_->refusing_writes()) {
     return sink->deliver(wal_->misconf_reply());
   }
 
-  if (spec->flags & kCmdNoShard) {
+  if (spec.flags & kCmdNoShard) {
     CmdCtx ctx;
     ctx.engine = this;
     ctx.session = &session;
     ctx.now_ms = now_ms();
     ctx.sink = sink;
-    Reply reply = spec->handler(ctx, args);
+    Reply reply = spec.handler(ctx, args);
     if (!ctx.reply_deferred) sink->deliver(std::move(reply));
     return;
   }
 
-  Reactor* here = Reactor::current();
-  int single = -1;  // the one shard of every key so far, -1 = none yet
-  bool multi = (spec->flags & kCmdAllShards) != 0;
-  std::vector<size_t> key_indexes;
-  auto visit = [&](size_t k) {
-    int s = static_cast<int>(shard_of_key(args[k]));
-    if (single < 0) {
-      single = s;
-    } else if (s != single) {
-      multi = true;
-    }
-  };
-  if (!multi && spec->keys_fn != nullptr) {
-    KeyIndexes(*spec, args, key_indexes);
-    for (size_t k : key_indexes) visit(k);
-  } else if (!multi && spec->first_key > 0) {
-    // Fixed key positions: walk them without building a vector (the hot path).
-    int argc = static_cast<int>(args.size());
-    int last = spec->last_key >= 0 ? spec->last_key : argc + spec->last_key;
-    int step = spec->key_step > 0 ? spec->key_step : 1;
-    for (int i = spec->first_key; i <= last && i < argc; i += step) visit(static_cast<size_t>(i));
-    if (multi) KeyIndexes(*spec, args, key_indexes);
-  }
-  if (!multi) {
-    unsigned s = single >= 0 ? static_cast<unsigned>(single) : (here != nullptr ? here->id() : 0);
+  if (route != kRouteSeveral) {
+    Reactor* here = Reactor::current();
+    unsigned s = route >= 0 ? static_cast<unsigned>(route) : (here != nullptr ? here->id() : 0);
     if (here == reactors_[s].get()) {
-      return run_local(*spec, session, args, *shards_[s], sink);
+      return run_local(spec, session, args, *shards_[s], sink);
     }
     // A script running long there: answer BUSY now rather than queue behind it.
     if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
-    reactors_[s]->post(new ExecTask(this, spec, &session, args, sink));
+    reactors_[s]->post(new ExecTask(this, &spec, &session, args, sink));
     return;
   }
   std::vector<unsigned> shards;
-  if (spec->flags & kCmdAllShards) {
+  if (spec.flags & kCmdAllShards) {
     shards.resize(shards_.size());
     for (unsigned i = 0; i < shards.size(); ++i) shards[i] = i;
   } else {
+    std::vector<size_t> key_indexes;
+    KeyIndexes(spec, args, key_indexes);
     for (size_t k : key_indexes) shards.push_back(shard_of_key(args[k]));
     std::sort(shards.begin(), shards.end());
     shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
@@ -607,7 +618,7 @@ void EngineImpl::execute(Session& session, Args args, ReplySink* sink) {
   for (unsigned s : shards) {
     if (auto busy = ShardBusyReply(*shards_[s])) return sink->deliver(std::move(*busy));
   }
-  execute_multi(*spec, session, args, std::move(shards), sink);
+  execute_multi(spec, session, args, std::move(shards), sink);
 }
 
 void EngineImpl::execute_multi(const CommandSpec& spec, Session& session, Args args,

@@ -54,6 +54,16 @@ class EngineImpl {
 
   // Runs args (args[0] = command name) for session; see the file comment.
   void execute(Session& session, Args args, ReplySink* sink);
+  // Where a known command of the right arity runs: its one shard (>= 0), kRouteNone (no
+  // keys: the calling shard, or no shard at all) or kRouteSeveral (keys on several shards,
+  // or every shard). Hashes each key once and allocates nothing for fixed key positions.
+  static constexpr int kRouteNone = -1;
+  static constexpr int kRouteSeveral = -2;
+  int route_of(const CommandSpec& spec, Args args) const;
+  // execute() for a caller that has looked up spec (known, arity checked) and its route
+  // already (the server's per-request path: one lookup and one hash per request).
+  void execute_routed(Session& session, const CommandSpec& spec, Args args, int route,
+                      ReplySink* sink);
 
   // Runs queued (each a command's argv) as one transaction, MULTI/EXEC (engine/txn/
   // transaction.cc): holding every shard of every command and of the session's WATCHed

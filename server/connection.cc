@@ -21,21 +21,18 @@ namespace allot::server {
 
 namespace {
 
-// Reading pauses while this many parsed requests wait, or this many reply bytes are
-// unsent: the client's own TCP window then holds the rest (no unbounded buffering).
-constexpr size_t kPendingCommandsMax = 1024;
-constexpr size_t kUnsentPauseBytes = 1024 * 1024;
-// A send buffer that grew past this is released once drained.
-constexpr size_t kKeepBufferBytes = 64 * 1024;
-// Executed commands whose replies may wait at once on one connection (behind a write the
-// log has not made durable yet). At the bound the connection stops executing until the
-// head of the queue drains: the memory of a pipelining client stays bounded.
-constexpr size_t kReplySlotsMax = 1024;
+// Limits in engine/limits.h.
+constexpr size_t kPendingCommandsMax = limits::kConnPendingCommandsMax;
+constexpr size_t kUnsentPauseBytes = limits::kConnUnsentPauseBytes;
+constexpr size_t kKeepBufferBytes = limits::kConnKeepBufferBytes;
+constexpr size_t kReplySlotsMax = limits::kConnReplySlotsMax;
 // Consecutive pipelined commands for one other shard travel in one message of at most
 // this many (one hop out for the run instead of one round trip per command).
 constexpr size_t kRemoteBatchMax = 64;
 
 int64_t NowMs() { return internal::RealClockMs(); }
+// More than the kernel tick by which CLOCK_REALTIME_COARSE may lag CLOCK_REALTIME.
+constexpr int64_t kCoarseClockSlackMs = 20;
 
 int64_t MonotonicNs() {
   timespec ts{};
@@ -101,7 +98,6 @@ Connection::Connection(Server& server, unsigned shard, int fd, uint64_t id, std:
   gate_.conn = this;
   session_.gate = &gate_;
   recv_op_.conn = this;
-  recv_op_.fn = &Connection::on_recv;
   send_op_.conn = this;
   send_op_.fn = &Connection::on_send;
   pause_op_.conn = this;
@@ -121,37 +117,87 @@ Connection::~Connection() { server_.live_sockets.fetch_sub(1); }
 
 void Connection::start() {
   server_.register_client(this);
-  server_.net(shard_).conns.emplace(id_, this);
+  ShardNet& net = server_.net(shard_);
+  net.conns.emplace(id_, this);
+  if (!net.recv_buffers_tried) {
+    net.recv_buffers_tried = true;
+    net.recv_buffers = RecvBuffers::Create(reactor_->ring(), 0);
+    if (!net.recv_buffers) {
+      LogNotice("Shard {}: no provided-buffer rings on this kernel, receiving one by one", shard_);
+    }
+  }
+  bufs_ = net.recv_buffers.get();
+  if (bufs_ == nullptr) own_buf_ = std::make_unique<char[]>(limits::kRecvBufferBytes);
   maybe_read();
 }
 
+bool Connection::wants_input() const {
+  return !closing_ && !close_after_write_ && proto_error_.empty() &&
+         pending_.size() < kPendingCommandsMax && unsent_bytes() < kUnsentPauseBytes;
+}
+
 void Connection::maybe_read() {
-  if (recv_armed_ || closing_ || close_after_write_ || !proto_error_.empty()) return;
-  if (pending_.size() >= kPendingCommandsMax || unsent_bytes() >= kUnsentPauseBytes) return;
+  if (!wants_input()) {
+    // A multishot receive reads until it is cancelled: stop it, so that the client's TCP
+    // window holds the rest instead of our memory. It is re-armed when input is wanted.
+    if (recv_armed_ && bufs_ != nullptr && !recv_cancelling_ && !closing_) {
+      io_uring_sqe* sqe = reactor_->get_sqe();
+      io_uring_prep_cancel(sqe, &recv_op_, 0);
+      io_uring_sqe_set_data64(sqe, 0);
+      recv_cancelling_ = true;
+    }
+    return;
+  }
+  if (recv_armed_) return;
   io_uring_sqe* sqe = reactor_->get_sqe();
-  io_uring_prep_recv(sqe, fd_, recv_buf_, kRecvBytes, 0);
+  if (bufs_ != nullptr) {
+    io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = bufs_->group();
+  } else {
+    io_uring_prep_recv(sqe, fd_, own_buf_.get(), limits::kRecvBufferBytes, 0);
+  }
   io_uring_sqe_set_data(sqe, &recv_op_);
   recv_armed_ = true;
 }
 
-void Connection::on_recv(int32_t res) {
+void Connection::on_recv(int32_t res, uint32_t flags) {
   Hold hold(this);
-  recv_armed_ = false;
+  // Without IORING_CQE_F_MORE this is the receive's last completion (EOF, error, cancel, or
+  // the kernel ending a multishot): it has to be armed again to read on.
+  if (bufs_ == nullptr || (flags & IORING_CQE_F_MORE) == 0) {
+    recv_armed_ = false;
+    recv_cancelling_ = false;
+  }
+  std::string_view bytes;
+  uint16_t buf_id = 0;
+  bool lent = bufs_ != nullptr && (flags & IORING_CQE_F_BUFFER) != 0;
+  if (lent) {
+    bytes = bufs_->take(flags, res, &buf_id);
+  } else if (res > 0) {
+    bytes = std::string_view(own_buf_.get(), static_cast<size_t>(res));
+  }
+  if (!bytes.empty() && !closing_ && !close_after_write_ && proto_error_.empty()) {
+    // Bytes after a protocol error or QUIT (still in flight when reading stopped) are dropped,
+    // as Redis never reads them.
+    meta_.last_active_ms.store(internal::RealClockCoarseMs(), std::memory_order_relaxed);
+    if (tls_) {
+      on_tls_bytes(bytes);
+    } else {
+      feed(bytes);  // the parser copies what it keeps: the buffer can go back now
+    }
+  }
+  if (lent) bufs_->give_back(buf_id);
   if (closing_) return maybe_destroy();
   if (res <= 0) {
+    // -ENOBUFS: the pool ran dry in this round; the buffers parsed since are back by the
+    // time the re-armed receive is submitted. -ECANCELED: maybe_read() paused reading.
+    if (res == -ENOBUFS || res == -ECANCELED) return process();
     if (res < 0 && res != -ECONNRESET) {
       LogVerbose("Reading from client id={}: {}", id_, std::strerror(-res));
     }
     return close_now();
   }
-  meta_.last_active_ms.store(NowMs(), std::memory_order_relaxed);
-  std::string_view bytes(recv_buf_, static_cast<size_t>(res));
-  if (tls_) {
-    on_tls_bytes(bytes);
-  } else {
-    feed(bytes);
-  }
-  if (closing_) return;
   process();
 }
 
@@ -204,6 +250,15 @@ bool Connection::can_execute(bool ignore_unsent) const {
 }
 
 void Connection::process() {
+  executing_pass_ = true;
+  clock_mark_ns_ = -1;
+  struct PassEnd {
+    Connection* c;
+    ~PassEnd() {
+      c->executing_pass_ = false;
+      c->clock_mark_ns_ = -1;
+    }
+  } pass_end{this};
   for (;;) {
     while (can_execute()) {
       if (wait_for_pause()) break;
@@ -237,8 +292,12 @@ void Connection::process() {
 
 bool Connection::wait_for_pause() {
   if (pause_armed_) return true;
+  // Every request passes here: the exact clock only when a pause may be in force (the
+  // coarse clock lags the exact one by at most a tick, a few milliseconds).
+  int64_t end = server_.pause_end_ms();
+  if (end < internal::RealClockCoarseMs() - kCoarseClockSlackMs) return false;
   int64_t now = NowMs();
-  if (server_.pause_end_ms() <= now) return false;
+  if (end <= now) return false;
   const internal::CommandSpec* spec = internal::CommandTable::Get().find(pending_.front().arg(0));
   if (!server_.paused_for(spec != nullptr ? spec->flags : 0, now)) return false;
   // Re-check at most every 50 ms, so CLIENT UNPAUSE on any shard takes effect quickly
@@ -265,7 +324,10 @@ void Connection::on_pause_check(int32_t) {
 
 bool Connection::execute_current() {
   server_.stats(shard_).commands.fetch_add(1, std::memory_order_relaxed);
-  int64_t start_ns = MonotonicNs();
+  // Back to back in one pass, a request starts when the previous one was measured as done:
+  // one clock read per request instead of two.
+  int64_t start_ns = std::exchange(clock_mark_ns_, -1);
+  if (start_ns < 0) start_ns = MonotonicNs();
   std::optional<Reply> r;
   TxnStep step = transaction_step(argv_, &r);
   if (step == TxnStep::kNone) r = server_command(argv_);
@@ -283,17 +345,21 @@ bool Connection::execute_current() {
     fill(slot, std::move(*r));
     return true;
   }
-  if (!pending_.empty() && authenticated_) {
-    int route = server_.engine().single_shard_route(argv_);
-    // A shard busy with a long script: engine().execute() below answers BUSY.
-    if (route >= 0 && route != static_cast<int>(shard_) &&
-        !internal::ShardBusyReply(server_.engine().shard(static_cast<unsigned>(route)))) {
-      execute_remote_batch(slot, static_cast<unsigned>(route));
-      return false;
-    }
+  // Looked up and hashed once per request (server_command() found the spec).
+  const internal::CommandSpec* spec = current_rejected_ ? nullptr : current_spec_;
+  int route = spec != nullptr ? server_.engine().route_of(*spec, argv_) : -1;
+  if (!pending_.empty() && route >= 0 && route != static_cast<int>(shard_) &&
+      !internal::ShardBusyReply(server_.engine().shard(static_cast<unsigned>(route)))) {
+    // A shard busy with a long script: execute_routed() below answers BUSY.
+    execute_remote_batch(slot, static_cast<unsigned>(route));
+    return false;
   }
   executing_ = &slot;
-  server_.engine().execute(session_, argv_, &slot.sink);
+  if (spec != nullptr) {
+    server_.engine().execute_routed(session_, *spec, argv_, route, &slot.sink);
+  } else {
+    server_.engine().execute(session_, argv_, &slot.sink);  // the unknown/arity error texts
+  }
   executing_ = nullptr;
   meta_.db.store(session_.db, std::memory_order_relaxed);
   slot.visible = take_reply_visibility();
@@ -309,11 +375,9 @@ bool Connection::execute_current() {
   // later commands may run meanwhile, their replies queue behind. One routed elsewhere
   // has not run yet; nothing more runs until it has, so the order of execution stays the
   // order of the requests.
-  bool ran_here = slot.spec != nullptr && !slot.rejected &&
-                  !(slot.spec->flags & internal::kCmdBlocking) &&
-                  ((slot.spec->flags & internal::kCmdNoShard) ||
-                   ((slot.spec->flags & internal::kCmdWrite) &&
-                    server_.engine().single_shard_route(argv_) == static_cast<int>(shard_)));
+  bool ran_here = spec != nullptr && !(spec->flags & internal::kCmdBlocking) &&
+                  ((spec->flags & internal::kCmdNoShard) ||
+                   ((spec->flags & internal::kCmdWrite) && route == static_cast<int>(shard_)));
   if (ran_here) {
     note_duration(slot, argv_);  // ran; only its reply waits for the log
     return true;
@@ -342,7 +406,8 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
     // other shards, a CLIENT PAUSE in force) waits for the batch's replies, as before.
     const internal::CommandSpec* spec = table.find(argv_[0]);
     if (spec == nullptr || (spec->flags & internal::kCmdConnection) ||
-        server_.engine().single_shard_route(argv_) != static_cast<int>(target)) {
+        !internal::ArityOk(*spec, argv_.size()) ||
+        server_.engine().route_of(*spec, argv_) != static_cast<int>(target)) {
       break;
     }
     if (server_.pause_end_ms() > NowMs()) break;
@@ -453,13 +518,17 @@ void Connection::record_call(const Slot& slot, const Reply& r) {
     return;
   }
   st.calls.fetch_add(1, std::memory_order_relaxed);
-  st.usec.fetch_add(static_cast<uint64_t>((MonotonicNs() - slot.start_ns) / 1000),
-                    std::memory_order_relaxed);
+  // Measured when it ran (note_duration), not now: a write's reply may have waited for the log.
+  int64_t ran_ns = slot.ran_ns >= 0 ? slot.ran_ns : MonotonicNs() - slot.start_ns;
+  st.usec.fetch_add(static_cast<uint64_t>(ran_ns / 1000), std::memory_order_relaxed);
   if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Connection::note_duration(const Slot& slot, std::span<const std::string_view> args) {
-  int64_t us = (MonotonicNs() - slot.start_ns) / 1000;
+void Connection::note_duration(Slot& slot, std::span<const std::string_view> args) {
+  int64_t now_ns = MonotonicNs();
+  slot.ran_ns = now_ns - slot.start_ns;
+  if (executing_pass_) clock_mark_ns_ = now_ns;
+  int64_t us = slot.ran_ns / 1000;
   SlowLog& slowlog = server_.slowlog();
   LatencyMonitor& latency = server_.latency();
   bool slow = slowlog.wants(us);
@@ -511,22 +580,13 @@ void Connection::flush() {
     tls_->take_ciphertext(&out_);
   }
   if (out_.empty()) return;
-  // Try the socket directly first: the kernel almost always takes a reply batch at once,
-  // and a completed send then costs no SQE, no CQE and no extra loop pass. Only what the
-  // socket refuses (a full send buffer) waits on the ring.
-  ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n == static_cast<ssize_t>(out_.size())) {
-    out_.clear();
-    if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
-    return;
-  }
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    LogVerbose("Error writing to client id={}: {}", id_, std::strerror(errno));
-    return close_now();
-  }
+  // The send goes on the ring, not through a send() syscall: the loop submits the sends of
+  // every connection served in this pass with one io_uring_enter, and the kernel completes
+  // each at once when the socket has room. (A direct send() per reply cost a syscall per
+  // request at -P 1, and its exit ran other sockets' receive work, see reactor.cc.)
   sending_.swap(out_);
   out_.clear();
-  sent_ = n > 0 ? static_cast<size_t>(n) : 0;
+  sent_ = 0;
   submit_send();
 }
 

@@ -33,6 +33,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,6 +50,7 @@
 namespace allot::server {
 
 class Server;
+class RecvBuffers;
 
 // Metadata CLIENT LIST reads from other threads (under the registry mutex or atomically).
 struct ClientMeta {
@@ -95,6 +97,13 @@ class Connection {
     void (Connection::*fn)(int32_t res) = nullptr;
     void on_complete(internal::Reactor&, int32_t res, uint32_t) override { (conn->*fn)(res); }
   };
+  // The receive's completion also needs the CQE flags (buffer id, more to come).
+  struct RecvOp final : internal::Completion {
+    Connection* conn = nullptr;
+    void on_complete(internal::Reactor&, int32_t res, uint32_t flags) override {
+      conn->on_recv(res, flags);
+    }
+  };
   struct Slot;
   // Completes one slot; deliver() may run on any thread (it posts home).
   struct Sink final : internal::ReplySink {
@@ -116,6 +125,7 @@ class Connection {
     const internal::CommandSpec* spec = nullptr;
     bool rejected = false;
     int64_t start_ns = 0;
+    int64_t ran_ns = -1;  // how long it ran, once note_duration() measured it
     // EXEC: the queued connection commands (CLIENT, HELLO, CONFIG...) the engine does not
     // run, with their index in the reply array; run when the engine's reply is home.
     std::vector<std::pair<size_t, std::vector<std::string>>> exec_later;
@@ -131,7 +141,7 @@ class Connection {
     Connection* conn;
   };
 
-  void on_recv(int32_t res);
+  void on_recv(int32_t res, uint32_t flags);
   // TLS: decrypts what arrived and feeds the plaintext to the parser.
   void on_tls_bytes(std::string_view ciphertext);
   void on_send(int32_t res);
@@ -162,12 +172,14 @@ class Connection {
   void execute_remote_batch(Slot& first, unsigned target);
   void record_call(const Slot& slot, const Reply& r);
   // SLOWLOG and LATENCY: notes a command dispatched at start_ns that has just run.
-  void note_duration(const Slot& slot, std::span<const std::string_view> args);
+  void note_duration(Slot& slot, std::span<const std::string_view> args);
   bool debug_allowed() const;
   bool over_output_limit();
   void flush();
   void submit_send();
   void maybe_read();
+  // Whether the connection reads now (false while it pauses for back-pressure or closes).
+  bool wants_input() const;
   // Deletes this once closing and nothing is outstanding. Not inlined: GCC's use-after-free
   // analysis cannot see that holds_ > 0 keeps the delete from running under a Hold.
   [[gnu::noinline]] void maybe_destroy();
@@ -268,11 +280,18 @@ class Connection {
   __kernel_timespec pause_ts_{};
   bool closing_ = false;
   bool close_after_write_ = false;
-  Op recv_op_;
+  bool recv_cancelling_ = false;
+  // Inside process()'s loop: the monotonic time the last request was measured done, the
+  // next one's start (see execute_current()); -1 outside a pass.
+  bool executing_pass_ = false;
+  int64_t clock_mark_ns_ = -1;  // a cancel of the multishot receive is on its way
+  RecvOp recv_op_;
   Op send_op_;
   Op pause_op_;
-  static constexpr size_t kRecvBytes = 16 * 1024;
-  char recv_buf_[kRecvBytes];
+  // The shard's pool the multishot receive picks from, or null where the kernel has no
+  // provided-buffer rings: then one receive at a time into own_buf_.
+  RecvBuffers* bufs_ = nullptr;
+  std::unique_ptr<char[]> own_buf_;
 };
 
 }  // namespace allot::server

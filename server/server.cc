@@ -328,6 +328,8 @@ Server::Server(ServerConfig cfg, std::string config_file)
 
 Server::~Server() {
   if (engine_) engine_->impl().shutdown();
+  // The rings go first: the shards' receive buffer pools (in nets_) must outlive them.
+  engine_.reset();
   internal::SetServerInfoHook(nullptr);
   internal::SetServerLogHook(nullptr);
   g_server = nullptr;

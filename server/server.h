@@ -28,6 +28,7 @@
 #include "engine/engine_impl.h"
 #include "server/acl.h"
 #include "server/config.h"
+#include "server/recv_buffers.h"
 #include "server/slowlog.h"
 #include "server/tls.h"
 
@@ -92,6 +93,10 @@ struct alignas(64) ShardNetStats {
 // What a shard thread owns of the network: touched only on that thread.
 struct ShardNet {
   std::vector<Listener*> listeners;
+  // The shard's receive buffer pool (server/recv_buffers.h), made by its first connection;
+  // stays null where the kernel refuses provided-buffer rings.
+  std::unique_ptr<RecvBuffers> recv_buffers;
+  bool recv_buffers_tried = false;
   IdleTimer* timer = nullptr;
   std::unordered_map<uint64_t, Connection*> conns;
   bool stopping = false;

@@ -14,6 +14,14 @@ inline int64_t RealClockMs() {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+// RealClockMs() to within a few milliseconds (the kernel's tick), about ten times cheaper
+// to read: for bookkeeping that counts seconds (client idle times), never for expiry.
+inline int64_t RealClockCoarseMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
 // Monotonic microseconds, for measuring durations (latency, stats).
 inline int64_t MonotonicUs() {
   timespec ts;

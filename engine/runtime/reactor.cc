@@ -36,13 +36,23 @@ Reactor::Reactor(unsigned id, uint32_t tick_interval_ms, TickFn on_tick)
 void Reactor::init_ring() {
   // SINGLE_ISSUER tells the kernel only this thread submits, which lets it skip locking;
   // the ring must then be created by the thread that uses it, hence here and not in the
-  // constructor. Older kernels refuse the flag: fall back to a plain ring.
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER;
-  int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params);
-  if (rc < 0) {
-    params = io_uring_params{};
+  // constructor. DEFER_TASKRUN keeps the kernel from running our completions' task work at
+  // every syscall exit: it runs only when the loop asks for events, in one batch. Without it a
+  // socket's receive ran inside the reply's send syscall and spun on the socket lock the
+  // sender's softirq still held (a third of allotd's CPU under redis-benchmark -P 1).
+  // Older kernels refuse the flags: fall back step by step to a plain ring.
+  const unsigned kFlagSets[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+                                IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+                                IORING_SETUP_SINGLE_ISSUER, 0};
+  int rc = -EINVAL;
+  for (unsigned flags : kFlagSets) {
+    io_uring_params params{};
+    params.flags = flags;
     rc = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+    if (rc == 0) {
+      ring_flags_ = flags;
+      break;
+    }
   }
   if (rc < 0) {
     std::fprintf(stderr, "allot: io_uring_queue_init failed: %s\n", std::strerror(-rc));
@@ -152,7 +162,7 @@ void Reactor::run() {
     if (wait_ms > tick_interval_ms_) wait_ms = tick_interval_ms_;
     if (stopping_.load(std::memory_order_acquire) && inbox_.empty()) break;
     if (worked) {
-      io_uring_submit(&ring_);
+      io_uring_submit_and_get_events(&ring_);
       continue;
     }
     arm_eventfd_read();
@@ -160,7 +170,7 @@ void Reactor::run() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!inbox_.empty() || stopping_.load()) {
       sleeping_.store(false, std::memory_order_relaxed);
-      io_uring_submit(&ring_);
+      io_uring_submit_and_get_events(&ring_);
       continue;
     }
     if (wait_ms <= 0) wait_ms = 0;

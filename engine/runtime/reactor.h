@@ -64,6 +64,8 @@ class Reactor {
 
   unsigned id() const { return id_; }
   io_uring* ring() { return &ring_; }
+  // The IORING_SETUP_* flags the ring runs with (for INFO and the benchmark notes).
+  unsigned ring_flags() const { return ring_flags_; }
   // An SQE for the caller to fill in; submits pending ones first if the ring is full.
   io_uring_sqe* get_sqe();
 
@@ -86,6 +88,7 @@ class Reactor {
   TickFn on_tick_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  unsigned ring_flags_ = 0;  // the IORING_SETUP_* flags the kernel accepted
   int event_fd_ = -1;
   uint64_t eventfd_buf_ = 0;
   bool eventfd_armed_ = false;
