@@ -177,8 +177,14 @@ std::optional<Reply> Connection::server_command(Args args) {
     return std::nullopt;  // the engine's exact unknown-command or arity error
   }
   meta_.last_cmd.store(spec->name.data(), std::memory_order_relaxed);
-  std::string_view name = spec->name;
-  bool no_auth = name == "AUTH" || name == "HELLO" || name == "QUIT" || name == "RESET";
+  // Every request passes here: compare table entries, not names, on the common path.
+  static const CommandSpec* const kAuth = CommandTable::Get().find("AUTH");
+  static const CommandSpec* const kHello = CommandTable::Get().find("HELLO");
+  static const CommandSpec* const kQuit = CommandTable::Get().find("QUIT");
+  static const CommandSpec* const kReset = CommandTable::Get().find("RESET");
+  static const CommandSpec* const kDebug = CommandTable::Get().find("DEBUG");
+  static const CommandSpec* const kSelect = CommandTable::Get().find("SELECT");
+  bool no_auth = spec == kAuth || spec == kHello || spec == kQuit || spec == kReset;
   if (!authenticated_ && !no_auth) {
     current_rejected_ = true;
     return Reply::Error("NOAUTH Authentication required.");
@@ -190,13 +196,14 @@ std::optional<Reply> Connection::server_command(Args args) {
       return refused;
     }
   }
-  if (name == "DEBUG" && !debug_allowed()) {
+  if (spec == kDebug && !debug_allowed()) {
     return Reply::Error(
         "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
         "you can run it from a local connection, otherwise you need to set this option in the "
         "configuration file, and then restart the server.");
   }
-  if (!(spec->flags & internal::kCmdConnection) || name == "SELECT") return std::nullopt;
+  if (!(spec->flags & internal::kCmdConnection) || spec == kSelect) return std::nullopt;
+  std::string_view name = spec->name;
   if (name == "QUIT") {
     close_after_reply();
     return Reply::Ok();

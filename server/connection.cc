@@ -26,6 +26,11 @@ constexpr size_t kPendingCommandsMax = limits::kConnPendingCommandsMax;
 constexpr size_t kUnsentPauseBytes = limits::kConnUnsentPauseBytes;
 constexpr size_t kKeepBufferBytes = limits::kConnKeepBufferBytes;
 constexpr size_t kReplySlotsMax = limits::kConnReplySlotsMax;
+// Spent slots and command buffers a connection keeps for reuse; a command that carried more
+// than kSpareCommandBytesMax gives its buffer back to the allocator instead.
+constexpr size_t kFreeSlotsKept = 64;
+constexpr size_t kSpareCommandsKept = 16;
+constexpr size_t kSpareCommandBytesMax = 16 * 1024;
 // Consecutive pipelined commands for one other shard travel in one message of at most
 // this many (one hop out for the run instead of one round trip per command).
 constexpr size_t kRemoteBatchMax = 64;
@@ -223,8 +228,13 @@ void Connection::feed(std::string_view data) {
     RespParser::Status st = parser_.parse(data.substr(pos), &used);
     pos += used;
     if (st == RespParser::Status::kCommand) {
-      pending_.push_back(parser_.take_command());
-      pending_bytes_ += pending_.back().bytes();
+      Command& cmd = pending_.emplace_back();
+      if (!spare_cmds_.empty()) {
+        cmd = std::move(spare_cmds_.back());
+        spare_cmds_.pop_back();
+      }
+      parser_.take_command(&cmd);
+      pending_bytes_ += cmd.bytes();
     } else if (st == RespParser::Status::kError) {
       proto_error_ = parser_.error();
       LogVerbose("Protocol error ({}) from client: id={} addr={}", proto_error_, id_, meta_.peer);
@@ -262,6 +272,7 @@ void Connection::process() {
   for (;;) {
     while (can_execute()) {
       if (wait_for_pause()) break;
+      recycle(std::move(current_));
       current_ = std::move(pending_.front());
       pending_.pop_front();
       pending_bytes_ -= current_.bytes();
@@ -280,7 +291,7 @@ void Connection::process() {
     reply_mode_ = ReplyMode::kOn;
     skip_next_reply_ = false;
     close_after_write_ = true;
-    Slot& slot = slots_.emplace_back();
+    Slot& slot = new_slot();
     slot.resp = session_.resp;
     fill(slot, Reply::Error(proto_error_));
     if (closing_) return;
@@ -331,7 +342,7 @@ bool Connection::execute_current() {
   std::optional<Reply> r;
   TxnStep step = transaction_step(argv_, &r);
   if (step == TxnStep::kNone) r = server_command(argv_);
-  Slot& slot = slots_.emplace_back();
+  Slot& slot = new_slot();
   slot.sink.conn = this;
   slot.sink.slot = &slot;
   slot.spec = current_spec_;
@@ -422,7 +433,7 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
     // Checked just above: used memory may have moved since, and the verdict must not.
     refusal_checked_ = true;
     ALLOT_CHECK(!server_command(argv_).has_value());  // keyed, allowed, not ours
-    Slot& slot = slots_.emplace_back();
+    Slot& slot = new_slot();
     slot.sink.conn = this;
     slot.sink.slot = &slot;
     slot.spec = current_spec_;
@@ -472,12 +483,45 @@ void Connection::fill(Slot& slot, Reply r) {
   if (r.is_error()) server_.stats(shard_).count_error(r.string());
   slot.reply = std::move(r);
   slot.filled = true;
-  if (&slot == &slots_.front()) drain_slots();
+  if (&slot == slots_.front().get()) drain_slots();
+}
+
+Connection::Slot& Connection::new_slot() {
+  if (free_slots_.empty()) return *slots_.emplace_back(std::make_unique<Slot>());
+  slots_.push_back(std::move(free_slots_.back()));
+  free_slots_.pop_back();
+  return *slots_.back();
+}
+
+void Connection::pop_slot() {
+  std::unique_ptr<Slot> spent = std::move(slots_.front());
+  slots_.pop_front();
+  if (free_slots_.size() >= kFreeSlotsKept) return;
+  // Reset what a reused slot reads; the rest is assigned by every path that fills one.
+  spent->reply = Reply();
+  spent->filled = false;
+  spent->visible = true;
+  spent->stops = false;
+  if (spent->cmd.argc() > 0) spent->cmd = Command();
+  spent->resp = 2;
+  spent->spec = nullptr;
+  spent->rejected = false;
+  spent->start_ns = 0;
+  spent->ran_ns = -1;
+  spent->exec_later.clear();
+  free_slots_.push_back(std::move(spent));
+}
+
+void Connection::recycle(Command&& spent) {
+  if (spare_cmds_.size() >= kSpareCommandsKept || spent.bytes() > kSpareCommandBytesMax) return;
+  Command c = std::move(spent);
+  c.clear();
+  spare_cmds_.push_back(std::move(c));
 }
 
 void Connection::drain_slots() {
-  while (!closing_ && !slots_.empty() && slots_.front().filled) {
-    Slot& slot = slots_.front();
+  while (!closing_ && !slots_.empty() && slots_.front()->filled) {
+    Slot& slot = *slots_.front();
     if (slot.visible) {
       EncodeReply(slot.reply, slot.resp, out_);
       if (over_output_limit()) {
@@ -488,7 +532,7 @@ void Connection::drain_slots() {
         return close_now();
       }
     }
-    slots_.pop_front();
+    pop_slot();
   }
 }
 

@@ -111,8 +111,9 @@ class Connection {
     Slot* slot = nullptr;
     void deliver(Reply r) override;
   };
-  // One executed command's place in the reply order. Lives in slots_ (a deque: its
-  // address is stable while others are pushed and popped) until its reply has left.
+  // One executed command's place in the reply order. Lives in slots_ (owned through a
+  // pointer: its address is stable) until its reply has left, then is reused: pop_slot()
+  // resets every field below, so a field added here must be reset there too.
   struct Slot {
     Sink sink;
     Reply reply;
@@ -131,6 +132,9 @@ class Connection {
     std::vector<std::pair<size_t, std::vector<std::string>>> exec_later;
   };
   enum class ReplyMode { kOn, kOff, kSkip };
+  Slot& new_slot();
+  void pop_slot();
+  void recycle(Command&& spent);
   // Held by every entry point (completions, remote replies): while one is on the stack the
   // object is not deleted, so code after a close_now() deep inside it stays valid.
   struct Hold {
@@ -247,10 +251,13 @@ class Connection {
   size_t pending_bytes_ = 0;
   Command current_;  // executing (possibly on another shard)
   std::vector<std::string_view> argv_;
-  size_t stopped_ = 0;         // commands out that had not run yet: execute nothing meanwhile
-  std::deque<Slot> slots_;     // replies in request order, head first
-  size_t deferred_ = 0;        // sinks that will still be delivered
-  Slot* executing_ = nullptr;  // the slot whose command is inside execute()
+  size_t stopped_ = 0;  // commands out that had not run yet: execute nothing meanwhile
+  std::deque<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> free_slots_;  // spent slots, reused (no allocation)
+  std::vector<Command> spare_cmds_;  // spent commands' buffers, for the parser to refill     //
+                                     // replies in request order, head first
+  size_t deferred_ = 0;              // sinks that will still be delivered
+  Slot* executing_ = nullptr;        // the slot whose command is inside execute()
   // Replies delivered on other threads, waiting for one message home (Sink::deliver).
   std::mutex arrivals_mu_;
   std::vector<std::pair<Slot*, Reply>> arrivals_;  // under arrivals_mu_

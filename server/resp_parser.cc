@@ -140,6 +140,13 @@ Command RespParser::take_command() {
   return c;
 }
 
+void RespParser::take_command(Command* into) {
+  ALLOT_CHECK(have_command_);
+  have_command_ = false;
+  std::swap(cmd_, *into);
+  cmd_.clear();
+}
+
 bool RespParser::take_line(std::string_view data, size_t* pos, char terminator) {
   const char* begin = data.data() + *pos;
   size_t avail = data.size() - *pos;

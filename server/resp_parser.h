@@ -65,6 +65,9 @@ class RespParser {
   // kNeedMore: every byte was consumed and the request is not complete yet.
   Status parse(std::string_view data, size_t* consumed);
   Command take_command();
+  // The same into *into, whose buffers (a spent command's) the parser keeps for the next
+  // request: no allocation per request once a connection is warm.
+  void take_command(Command* into);
   const std::string& error() const { return error_; }
 
   // While true, the unauthenticated limits apply (Redis's authRequired()).

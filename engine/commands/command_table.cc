@@ -1,6 +1,7 @@
 #include "engine/commands/command_table.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/commands/args.h"
 #include "engine/util/assert.h"
@@ -51,10 +52,24 @@ const CommandSpec* CommandTable::find(std::string_view name) const {
     buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
   std::string_view lower(buf, name.size());
+  // A pipeline repeats its command: remember this thread's last hit (one compare instead
+  // of a binary search of ~250 names).
+  thread_local char last_name[32];
+  thread_local size_t last_len = 0;
+  thread_local const CommandSpec* last_spec = nullptr;
+  thread_local const CommandTable* last_table = nullptr;
+  if (last_table == this && last_len == lower.size() &&
+      std::memcmp(last_name, buf, last_len) == 0) {
+    return last_spec;
+  }
   auto it = std::lower_bound(sorted_.begin(), sorted_.end(), lower,
                              [](const auto& e, std::string_view v) { return e.first < v; });
   if (it == sorted_.end() || it->first != lower) return nullptr;
-  return &specs_[it->second];
+  std::memcpy(last_name, buf, lower.size());
+  last_len = lower.size();
+  last_spec = &specs_[it->second];
+  last_table = this;
+  return last_spec;
 }
 
 }  // namespace allot::internal
