@@ -496,4 +496,24 @@ TEST(ScriptingIntegration, LibrariesAndDurableFunctions) {
   (void)std::system(("rm -rf " + dir).c_str());
 }
 
+// struct and cmsgpack on random formats, values and bytes (tests/scripts/
+// libs_differential.lua): allotd's output equals redis-server's, seed by seed.
+TEST(ScriptingIntegration, LibrariesDifferentialAgainstRedis) {
+  std::string dir = TempDir();
+  auto redis = StartRedis(dir);
+  auto server = StartAllotd(dir, {"--durability", "none"}, 2);
+  Ctx r = Client(redis->port());
+  Ctx a = Client(server->port());
+  const std::string body = ReadFile(kScriptsDir + "libs_differential.lua");
+  ASSERT_FALSE(body.empty());
+  for (int seed = 1; seed <= 25; ++seed) {
+    std::string from_redis = Send(r.get(), {"EVAL", body, "0", std::to_string(seed)});
+    ASSERT_EQ(from_redis.rfind("\"", 0), 0u) << from_redis.substr(0, 200);
+    EXPECT_EQ(Send(a.get(), {"EVAL", body, "0", std::to_string(seed)}), from_redis) << seed;
+  }
+  server->Kill();
+  redis->Kill();
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace
