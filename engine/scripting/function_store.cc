@@ -1,8 +1,5 @@
 #include "engine/scripting/function_store.h"
 
-#include <cstring>
-
-#include "engine/limits.h"
 #include "engine/scripting/lua_runtime.h"
 #include "engine/util/assert.h"
 #include "engine/wal/crc32c.h"

@@ -13,7 +13,6 @@
 //
 // Errors longjmp (Lua 5.1 is C): the pack buffer is a userdata with a __gc, so an error
 // in the middle of a pack (a metamethod raising, the stack limit) leaks nothing.
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -217,7 +216,7 @@ int BufferGc(lua_State* L) {
 int MsgPack(lua_State* L) {
   int nargs = lua_gettop(L);
   if (nargs == 0) return luaL_argerror(L, 0, "MessagePack pack needs input.");
-  if (!lua_checkstack(L, nargs + 1)) {
+  if (!lua_checkstack(L, nargs)) {
     return luaL_argerror(L, 0, "Too many arguments for MessagePack pack.");
   }
   void* mem = lua_newuserdata(L, sizeof(std::string));

@@ -12,7 +12,6 @@
 // go into a luaL_Buffer, which lives on the Lua stack).
 #include <cctype>
 #include <climits>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <utility>
