@@ -15,7 +15,9 @@
 #include "engine/pgsync/pg_sync.h"
 #include "engine/pgsync/tracker.h"
 #include "engine/runtime/clock.h"
+#include "engine/scripting/function_store.h"
 #include "engine/scripting/lua_runtime.h"
+#include "engine/scripting/registry.h"
 #include "engine/txn/multi_shard.h"
 #include "engine/txn/nested.h"
 #include "engine/util/assert.h"
@@ -145,11 +147,21 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
     // Recovery runs here, before any shard thread exists: this thread owns every shard.
     wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
+    // Function libraries are process-wide: this store's are the ones (function_store.h).
+    ScriptRegistry::Get().flush_libraries();
     wal_->recover(
         [this](int db, std::string_view key, Value value, int64_t expire_at_ms) {
           load_checkpoint_entry(db, key, std::move(value), expire_at_ms);
         },
-        [this](const WalRecordView& r) { replay(r); });
+        [this](const WalRecordView& r) { replay(r); },
+        [this](std::string_view functions) {
+          std::string err = LoadCheckpointFunctions(functions);
+          if (!err.empty()) {
+            throw std::runtime_error("allot: the checkpoint in " + cfg_.dir +
+                                     " has function libraries that do not load (" + err +
+                                     "); refusing to start");
+          }
+        });
     for (auto& s : shards_) shard_checkpoints_.push_back(std::make_unique<ShardCheckpoint>(*s));
     // The writer starts checkpoints itself when the log grows or time passes; nobody
     // waits for those (and none starts while another is in flight).
@@ -352,6 +364,10 @@ void EngineImpl::start_checkpoint(std::shared_ptr<CheckpointJob> job) {
     job->pause_us = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count());
+    // The function libraries as of the marker: no change is applied between this copy and
+    // the marker entering the log queue (function_store.h).
+    std::lock_guard<std::mutex> functions_lock(ScriptRegistry::Get().changes_mutex());
+    job->functions = EncodeFunctionsPayload(ScriptRegistry::Get().libraries());
     wal_->submit_checkpoint_begin(job);
   };
   std::lock_guard<std::mutex> lock(multi_mu_);
@@ -424,6 +440,11 @@ void EngineImpl::replay(const WalRecordView& record) {
   const CommandSpec* spec = CommandTable::Get().find(record.args[0]);
   if (spec == nullptr) fail("unknown command");
   if (!ArityOk(*spec, record.args.size())) fail("wrong number of arguments");
+  if (spec->name == "FUNCTION") {  // a change of the function libraries (function_store.h)
+    Reply r = ReplayFunctionCommand(record.args);
+    if (r.is_error()) fail("failed on replay (" + r.string() + ") but succeeded when it ran");
+    return;
+  }
   if ((spec->flags & kCmdWrite) == 0 || (spec->flags & kCmdNoShard) != 0) {
     fail("not a command that is logged");
   }

@@ -444,4 +444,76 @@ TEST(ScriptingIntegration, BusyAndScriptKill) {
   (void)std::system(("rm -rf " + dir).c_str());
 }
 
+// struct and cmsgpack over RESP give Redis's replies; a FUNCTION LOAD survives a hard kill
+// and restart of allotd; FUNCTION DUMP / RESTORE round-trip through the server.
+TEST(ScriptingIntegration, LibrariesAndDurableFunctions) {
+  std::string dir = TempDir();
+  (void)std::system(("mkdir -p " + dir + "/allot").c_str());
+  auto redis = StartRedis(dir);
+  auto server = StartAllotd(dir + "/allot", {"--durability", "always"});
+  Ctx r = Client(redis->port());
+  Ctx a = Client(server->port());
+  for (const std::string& body : {
+           std::string("return struct.pack('>I2', 1234)"),
+           std::string("return {struct.unpack('<i4c0', struct.pack('<i4c0', 3, 'abc'))}"),
+           std::string("return struct.size('!8bd')"),
+           std::string("return struct.pack('q', 1)"),
+           std::string("return cmsgpack.pack({1, 2, {a = 'b'}}, -129, 2^32, 1.5, 0.1)"),
+           std::string("return cmsgpack.unpack(cmsgpack.pack({1, 'x', {2, {3}}}))"),
+           std::string("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}"),
+           std::string("return cmsgpack.unpack('\\205\\1')"),
+       }) {
+    EXPECT_EQ(Send(a.get(), {"EVAL", body, "0"}), Send(r.get(), {"EVAL", body, "0"})) << body;
+  }
+  const std::string lib =
+      "#!lua name=sale\nredis.register_function('buy', function(keys, args) "
+      "return redis.call('DECR', keys[1]) end)";
+  ASSERT_EQ(Send(a.get(), {"FUNCTION", "LOAD", lib}), "\"sale\"");
+  ASSERT_EQ(Send(a.get(), {"SET", "{s}stock", "10"}), "+OK");
+  ASSERT_EQ(Send(a.get(), {"FCALL", "buy", "1", "{s}stock"}), ":9");
+  server->Kill();  // SIGKILL: what was acknowledged must be back
+  a.reset();
+  server = StartAllotd(dir + "/allot", {"--durability", "always"});
+  a = Client(server->port());
+  EXPECT_EQ(Send(a.get(), {"FCALL", "buy", "1", "{s}stock"}), ":8");
+  ReplyPtr dump = Cmd(a.get(), {"FUNCTION", "DUMP"});
+  ASSERT_TRUE(dump != nullptr && dump->type == REDIS_REPLY_STRING);
+  std::string payload(dump->str, dump->len);
+  EXPECT_EQ(Send(a.get(), {"FUNCTION", "FLUSH"}), "+OK");
+  EXPECT_EQ(Send(a.get(), {"FCALL", "buy", "1", "{s}stock"}), "-ERR Function not found");
+  EXPECT_EQ(Send(a.get(), {"FUNCTION", "RESTORE", payload}), "+OK");
+  EXPECT_EQ(Send(a.get(), {"FCALL", "buy", "1", "{s}stock"}), ":7");
+  // Redis's payload is not ours: the same error Redis gives a damaged one.
+  ReplyPtr redis_dump = Cmd(r.get(), {"FUNCTION", "DUMP"});
+  ASSERT_TRUE(redis_dump != nullptr && redis_dump->type == REDIS_REPLY_STRING);
+  EXPECT_EQ(Send(a.get(),
+                 {"FUNCTION", "RESTORE", std::string(redis_dump->str, redis_dump->len), "FLUSH"}),
+            "-ERR DUMP payload version or checksum are wrong");
+  EXPECT_EQ(Send(r.get(), {"FUNCTION", "RESTORE", payload}),
+            "-ERR DUMP payload version or checksum are wrong");
+  server->Kill();
+  redis->Kill();
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
+// struct and cmsgpack on random formats, values and bytes (tests/scripts/
+// libs_differential.lua): allotd's output equals redis-server's, seed by seed.
+TEST(ScriptingIntegration, LibrariesDifferentialAgainstRedis) {
+  std::string dir = TempDir();
+  auto redis = StartRedis(dir);
+  auto server = StartAllotd(dir, {"--durability", "none"}, 2);
+  Ctx r = Client(redis->port());
+  Ctx a = Client(server->port());
+  const std::string body = ReadFile(kScriptsDir + "libs_differential.lua");
+  ASSERT_FALSE(body.empty());
+  for (int seed = 1; seed <= 25; ++seed) {
+    std::string from_redis = Send(r.get(), {"EVAL", body, "0", std::to_string(seed)});
+    ASSERT_EQ(from_redis.rfind("\"", 0), 0u) << from_redis.substr(0, 200);
+    EXPECT_EQ(Send(a.get(), {"EVAL", body, "0", std::to_string(seed)}), from_redis) << seed;
+  }
+  server->Kill();
+  redis->Kill();
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace

@@ -93,11 +93,12 @@ TEST_F(ScriptingWalTest, FunctionEffectsReplay) {
             Bulk("sale"));
   ASSERT_EQ(Run({"SET", "stock", "10"}), Ok());
   EXPECT_EQ(Run({"FCALL", "buy", "2", "stock", "buyers", "u1"}), Int(1));
-  // Functions are not persisted across restarts (as FUNCTION LOAD without a save in
-  // Redis); their effects are.
+  // The library is logged too (scripting_functions_wal_test.cc), the call only by its
+  // effects.
   Open();
   EXPECT_EQ(Run({"GET", "stock"}), Bulk("9"));
   EXPECT_EQ(Run({"SISMEMBER", "buyers", "u1"}), Int(1));
+  EXPECT_EQ(Run({"FCALL", "buy", "2", "stock", "buyers", "u2"}), Int(1));
 }
 
 }  // namespace

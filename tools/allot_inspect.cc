@@ -18,8 +18,10 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/keyspace/value.h"
+#include "engine/scripting/function_store.h"
 #include "engine/wal/checkpoint.h"
 #include "engine/wal/record.h"
 
@@ -161,6 +163,14 @@ struct Inspector {
     for (size_t i = 0; i < meta.shard_keys.size(); ++i) {
       std::printf("  shard %zu: %llu keys\n", i,
                   static_cast<unsigned long long>(meta.shard_keys[i]));
+    }
+    if (!meta.functions.empty()) {  // meta version 3 (engine/scripting/function_store.h)
+      std::vector<std::string> codes;
+      if (!allot::internal::DecodeFunctionsPayload(meta.functions, codes)) {
+        damaged("checkpoint: the function libraries' payload is damaged");
+      } else if (!codes.empty()) {
+        std::printf("  function libraries: %zu (%zu bytes)\n", codes.size(), meta.functions.size());
+      }
     }
     uint64_t keys = 0, printed = 0, bytes = 0;
     for (uint64_t i = 0; i < meta.chunks; ++i) {

@@ -22,6 +22,7 @@ int luaopen_bit(lua_State* L);
 #include "engine/engine_impl.h"
 #include "engine/limits.h"
 #include "engine/scripting/lua_convert.h"
+#include "engine/scripting/lua_libs.h"
 #include "engine/scripting/sha1.h"
 #include "engine/txn/nested.h"
 #include "engine/util/assert.h"
@@ -275,7 +276,9 @@ void LuaRuntime::open_sandbox() {
                       {LUA_MATHLIBNAME, luaopen_math},
                       {LUA_DBLIBNAME, luaopen_debug},
                       {"cjson", luaopen_cjson},
-                      {"bit", luaopen_bit}};
+                      {"bit", luaopen_bit},
+                      {"struct", OpenLuaStruct},
+                      {"cmsgpack", OpenLuaCmsgpack}};
   for (const Lib& lib : libs) {
     lua_pushcfunction(L, lib.open);
     lua_pushstring(L, lib.name);
@@ -309,7 +312,8 @@ void LuaRuntime::open_sandbox() {
   lua_setfield(L, -2, "randomseed");
   lua_pop(L, 1);
   install_redis_lib();
-  for (const char* name : {"string", "table", "math", "cjson", "bit", "redis", "coroutine"}) {
+  for (const char* name :
+       {"string", "table", "math", "cjson", "bit", "struct", "cmsgpack", "redis", "coroutine"}) {
     protect_table(name);
   }
   // The real globals: missing names fail. Scripts see a read-only proxy of them.

@@ -15,7 +15,7 @@
 // The sandbox follows Redis 7.0: the globals table is read-only ("Attempt to modify a
 // readonly table"), reading a missing global fails ("Script attempted to access
 // nonexistent global variable"), no os/io/debug/loadfile/dofile/print, and the libraries
-// string, table, math, cjson, bit and redis are read-only too.
+// string, table, math, cjson, bit, struct, cmsgpack and redis are read-only too.
 //
 // Long scripts. A count hook runs every kScriptHookInstructions instructions. Once a
 // script has run past busy-reply-threshold, the hook publishes that in the held shards'

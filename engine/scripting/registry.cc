@@ -1,5 +1,7 @@
 #include "engine/scripting/registry.h"
 
+#include <set>
+
 namespace allot::internal {
 
 namespace {
@@ -98,6 +100,37 @@ void ScriptRegistry::flush_libraries() {
   std::lock_guard<std::mutex> lock(mu_);
   libraries_.clear();
   functions_gen_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::string ScriptRegistry::restore_libraries(std::vector<FunctionLibrary> libs,
+                                              RestorePolicy policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, FunctionLibrary> next;
+  if (policy != RestorePolicy::kFlush) next = libraries_;
+  // Library names first (as Redis's libraryJoin), then function names.
+  std::set<std::string> incoming;
+  for (const FunctionLibrary& lib : libs) {
+    bool clash = !incoming.insert(lib.name).second ||
+                 (policy == RestorePolicy::kAppend && next.count(lib.name) != 0);
+    if (clash) return "ERR Library " + lib.name + " already exists";
+  }
+  for (const FunctionLibrary& lib : libs) next.erase(lib.name);  // REPLACE drops the old
+  std::set<std::string> functions;
+  for (const auto& [name, lib] : next) {
+    for (const FunctionInfo& f : lib.functions) functions.insert(f.name);
+  }
+  for (const FunctionLibrary& lib : libs) {
+    for (const FunctionInfo& f : lib.functions) {
+      if (!functions.insert(f.name).second) return "ERR Function " + f.name + " already exists";
+    }
+  }
+  for (FunctionLibrary& lib : libs) {
+    std::string name = lib.name;
+    next[name] = std::move(lib);
+  }
+  libraries_ = std::move(next);
+  functions_gen_.fetch_add(1, std::memory_order_acq_rel);
+  return "";
 }
 
 std::vector<FunctionLibrary> ScriptRegistry::libraries() const {

@@ -71,9 +71,19 @@ class ScriptRegistry {
   void flush_libraries();
   std::vector<FunctionLibrary> libraries() const;
   uint64_t functions_generation() const { return functions_gen_.load(std::memory_order_acquire); }
+  // FUNCTION RESTORE's policies. kFlush also serves recovery (the checkpoint's set).
+  enum class RestorePolicy { kAppend, kReplace, kFlush };
+  // Adds libs under policy, all or nothing; "" or Redis's error text.
+  std::string restore_libraries(std::vector<FunctionLibrary> libs, RestorePolicy policy);
+
+  // Held by whoever changes the libraries together with logging the change, and by the
+  // checkpoint marker while it copies them (function_store.h): so the log order of the
+  // changes is their order, and the marker falls cleanly before or after each one.
+  std::mutex& changes_mutex() { return changes_mu_; }
 
  private:
   mutable std::mutex mu_;
+  std::mutex changes_mu_;  // taken before mu_, never after
   std::unordered_map<std::string, std::string> scripts_;
   std::map<std::string, FunctionLibrary> libraries_;
   std::atomic<uint64_t> scripts_gen_{1};

@@ -289,6 +289,8 @@ std::string EncodeCheckpointMeta(const CheckpointMeta& meta) {
   Put<int64_t>(out, meta.created_ms);
   Put<uint32_t>(out, static_cast<uint32_t>(meta.shard_keys.size()));
   for (uint64_t k : meta.shard_keys) Put<uint64_t>(out, k);
+  Put<uint32_t>(out, static_cast<uint32_t>(meta.functions.size()));
+  out += meta.functions;
   Seal(out);
   return out;
 }
@@ -298,7 +300,9 @@ std::string DecodeCheckpointMeta(std::string_view bytes, CheckpointMeta& meta) {
   if (!err.empty()) return "checkpoint meta " + err;
   Reader r{bytes.data() + 4, bytes.data() + bytes.size()};
   uint8_t version = r.get<uint8_t>();
-  if (version != kCheckpointVersion) return "unknown checkpoint version " + std::to_string(version);
+  if (version != kCheckpointVersion && version != 2) {
+    return "unknown checkpoint version " + std::to_string(version);
+  }
   meta.lsn = r.get<uint64_t>();
   meta.id = r.get<uint64_t>();
   meta.chunks = r.get<uint64_t>();
@@ -309,6 +313,8 @@ std::string DecodeCheckpointMeta(std::string_view bytes, CheckpointMeta& meta) {
   for (uint32_t i = 0; r.ok && i < shards && i < limits::kShardsMax; ++i) {
     meta.shard_keys.push_back(r.get<uint64_t>());
   }
+  meta.functions.clear();
+  if (version >= 3) meta.functions = std::string(r.str());
   if (!r.ok || r.p != r.end) return "checkpoint meta has the wrong size";
   return "";
 }

@@ -18,8 +18,10 @@
 // Format. LMDB database "checkpoint": key "meta" and keys "c" + 8-byte big-endian
 // checkpoint id + 8-byte big-endian chunk number. Every value starts with the CRC-32C of
 // the rest.
-//   meta:  u32 crc, u8 version (2), u64 lsn, u64 id, u64 chunks, u64 keys,
-//          i64 created_ms (Unix), u32 shards, shards x u64 keys of that shard
+//   meta:  u32 crc, u8 version (3), u64 lsn, u64 id, u64 chunks, u64 keys,
+//          i64 created_ms (Unix), u32 shards, shards x u64 keys of that shard,
+//          str functions (version 3: the function libraries at the marker, a FUNCTION
+//          DUMP payload, engine/scripting/function_store.h; version 2 has none)
 //   chunk: u32 crc, then entries until the end:
 //          u8 db, u8 type, i64 expire_at_ms, str key, value by type:
 //          string: str; set/list: u32 n, n x str; hash: u32 n, n x (str field, str value);
@@ -45,8 +47,9 @@
 namespace allot::internal {
 
 // 2: checkpoints in their own LMDB environment (incremental), inventory items carry the
-// sale ledger (PostgreSQL sync).
-inline constexpr uint8_t kCheckpointVersion = 2;
+// sale ledger (PostgreSQL sync). 3: the meta carries the function libraries. Version 2
+// metas still load (no libraries); chunks are the same in both.
+inline constexpr uint8_t kCheckpointVersion = 3;
 
 // The part of a checkpoint one shard writes. Used on the shard's thread (or by a
 // multi-shard transaction holding the shard, which has the same exclusive access).
@@ -113,6 +116,7 @@ struct CheckpointJob {
   int64_t started_us = 0;        // monotonic, at the marker
   uint64_t duration_us = 0;
   uint64_t write_us = 0;  // the meta transaction
+  std::string functions;  // FUNCTION DUMP payload of the libraries at the marker
   // Called on the log writer thread when the checkpoint completed or failed, before done.
   std::function<void(const CheckpointJob&)> on_done;
   std::atomic<uint32_t> done{0};  // set (and notified) when it is over
@@ -125,6 +129,7 @@ struct CheckpointMeta {
   uint64_t keys = 0;
   int64_t created_ms = 0;
   std::vector<uint64_t> shard_keys;
+  std::string functions;  // "" in a version-2 meta
 };
 std::string EncodeCheckpointMeta(const CheckpointMeta& meta);
 // Returns "" or what is wrong.

@@ -290,7 +290,8 @@ int CheckpointStore::write_meta(CheckpointJob& job) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return rc;
-  CheckpointMeta meta{job.lsn, job.id, job.chunks, job.keys, job.created_ms, job.shard_keys};
+  CheckpointMeta meta{job.lsn,        job.id,         job.chunks,   job.keys,
+                      job.created_ms, job.shard_keys, job.functions};
   std::string mb = EncodeCheckpointMeta(meta);
   MDB_val mk = Val(kMetaKey), mv = Val(mb);
   if ((rc = mdb_put(txn, dbi_, &mk, &mv, 0)) != 0) {

@@ -121,7 +121,8 @@ void Wal::set_checkpoint_trigger(uint64_t log_records, uint64_t interval_s, Trig
   checkpoint_trigger_ = std::move(trigger);
 }
 
-void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
+void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply,
+                  const std::function<void(std::string_view)>& load_functions) {
   ALLOT_CHECK(!writer_.joinable());
   int64_t t0 = MonoUs();
   MDB_txn* txn = nullptr;
@@ -144,6 +145,7 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply) {
     }
   } closer{txn, cur};
   CheckpointMeta meta = store_->load(load);
+  if (load_functions) load_functions(meta.functions);
   const uint64_t checkpoint_lsn = meta.lsn;
   checkpoint_attempt_lsn_ = checkpoint_lsn;
   checkpoint_lsn_.store(meta.lsn);

@@ -108,7 +108,10 @@ class Wal {
   // record after it in LSN order, verifies it (checksums, consecutive LSNs starting right
   // after the checkpoint) and calls apply. Throws std::runtime_error naming the LSN (or
   // the checkpoint chunk) and the problem, or rethrows what load or apply throws.
-  void recover(const CheckpointEntryFn& load, const ApplyFn& apply);
+  // load_functions (if set) receives the checkpoint's function libraries ("" = none)
+  // after its keys and before the first record.
+  void recover(const CheckpointEntryFn& load, const ApplyFn& apply,
+               const std::function<void(std::string_view)>& load_functions = nullptr);
   // A checkpoint is started through trigger once log_records records were written since
   // the last one was started, or interval_s seconds passed since then and anything was
   // written (0 = that trigger off). Set before start().
