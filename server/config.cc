@@ -443,6 +443,8 @@ constexpr std::pair<std::string_view, std::string_view> kAccepted[] = {
     {"slowlog-log-slower-than", "10000"},
     {"slowlog-max-len", "128"},
     {"latency-monitor-threshold", "0"},
+    {"latency-tracking", "yes"},
+    {"latency-tracking-info-percentiles", "50 99 99.9"},
     {"maxmemory-samples", "5"},
     {"maxmemory-clients", "0"},
     {"hash-max-listpack-entries", "128"},

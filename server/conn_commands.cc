@@ -8,6 +8,7 @@
 #include "engine/commands/args.h"
 #include "engine/commands/command_table.h"
 #include "engine/runtime/clock.h"
+#include "server/command_docs.h"
 #include "server/connection.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -122,22 +123,7 @@ Reply CmdCommand(Args args) {
     }
     return Reply::Array(std::move(out));
   }
-  if (Is(sub, "DOCS")) {
-    // Allot has no per-command documentation table yet: an empty doc map per command,
-    // which redis-cli and client libraries accept.
-    std::vector<Reply> out;
-    auto add = [&](const CommandSpec& s) {
-      out.push_back(Reply::Bulk(ToLower(s.name)));
-      out.push_back(Reply::Map());
-    };
-    if (args.size() == 2) {
-      for (const CommandSpec& s : table.all()) add(s);
-    }
-    for (size_t i = 2; i < args.size(); ++i) {
-      if (const CommandSpec* s = table.find(args[i])) add(*s);
-    }
-    return Reply::Map(std::move(out));
-  }
+  if (Is(sub, "DOCS")) return CommandDocs(args);
   if (Is(sub, "GETKEYS")) {
     if (args.size() < 4) {
       return Reply::Error("ERR wrong number of arguments for 'command|getkeys' command");
@@ -216,7 +202,10 @@ std::optional<Reply> Connection::server_command(Args args) {
   if (name == "CONFIG") return cmd_config(args);
   if (name == "ACL") return cmd_acl(args);
   if (name == "SLOWLOG") return server_.slowlog().command(args);
-  if (name == "LATENCY") return server_.latency().command(args);
+  if (name == "LATENCY") {
+    if (args.size() >= 2 && Is(args[1], "HISTOGRAM")) return LatencyHistogram(server_, args);
+    return server_.latency().command(args);
+  }
   if (name == "SHUTDOWN") {
     // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT. NOW and FORCE change nothing here
     // (there are no replicas to wait for, and a failed final checkpoint loses nothing).

@@ -645,6 +645,7 @@ void Server::reset_stats() {
       st.usec.store(0);
       st.rejected.store(0);
       st.failed.store(0);
+      for (auto& b : st.latency) b.store(0);
     }
   }
   total_connections.store(0);

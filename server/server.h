@@ -15,6 +15,7 @@
 #include <allot/engine.h>
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -61,12 +62,30 @@ EvictionPolicy ParseEvictionPolicy(std::string_view name);
 
 // Counters a shard writes alone and INFO reads from any thread; padded to keep shards
 // off each other's cache lines.
+// LATENCY HISTOGRAM's buckets (server/slowlog.cc): Redis reports a command's latencies
+// from an HdrHistogram in power-of-two steps from 1024 ns; bucket k counts the calls that
+// Redis's step k would newly cover (up to kLatencyBucketUsec[k] µs). Plain counters per
+// bucket are enough to reproduce that reply and cost one relaxed add per command.
+inline constexpr size_t kLatencyBuckets = 21;
+
+// Index of the bucket of a command that ran usec µs (Redis records usec * 1000 ns, clamped
+// to 1 ns .. 1 s; step k >= 1 starts 1/128 above 2^(10+k) ns, HdrHistogram's precision 2).
+inline size_t LatencyBucket(int64_t usec) {
+  if (usec <= 1) return 0;
+  if (usec >= 1000000) return kLatencyBuckets - 1;
+  uint64_t ns = static_cast<uint64_t>(usec) * 1000;
+  int p = std::bit_width(ns) - 1;  // ns >= 2000, so p >= 10
+  size_t k = static_cast<size_t>(p - 10);
+  return ns < (uint64_t{1} << p) + (uint64_t{1} << (p - 7)) ? k : k + 1;
+}
+
 // INFO commandstats counters of one command on one shard.
 struct CommandStat {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> usec{0};
   std::atomic<uint64_t> rejected{0};
   std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> latency[kLatencyBuckets] = {};  // LATENCY HISTOGRAM
 };
 
 struct alignas(64) ShardNetStats {
@@ -89,6 +108,13 @@ struct alignas(64) ShardNetStats {
     errors_by_prefix[i].fetch_add(1, std::memory_order_relaxed);
   }
 };
+
+// Counts a call of the command at spec_index (CommandTable::Get().all()) that ran usec µs
+// for LATENCY HISTOGRAM; called where INFO commandstats count the call.
+inline void RecordLatency(ShardNetStats& stats, size_t spec_index, int64_t usec) {
+  stats.commands_by_spec[spec_index].latency[LatencyBucket(usec)].fetch_add(
+      1, std::memory_order_relaxed);
+}
 
 // What a shard thread owns of the network: touched only on that thread.
 struct ShardNet {

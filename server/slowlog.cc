@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <ctime>
 
 #include "engine/commands/args.h"
+#include "engine/commands/command_table.h"
+#include "server/server.h"
 
 namespace allot::server {
 
@@ -18,6 +22,15 @@ constexpr size_t kSlowlogArgsMax = 32;
 constexpr size_t kSlowlogArgBytesMax = 128;
 // Redis keeps 160 samples per latency event (LATENCY_TS_LEN).
 constexpr size_t kLatencySamplesMax = 160;
+// LATENCY GRAPH's size (Redis's LATENCY_GRAPH_COLS and the 4 rows it asks sparkline for).
+constexpr size_t kGraphColumns = 80;
+constexpr int kGraphRows = 4;
+// The key LATENCY HISTOGRAM prints for each bucket of server.h: the highest value (in µs,
+// rounded down) that Redis's HdrHistogram step 1024 * 2^k ns covers; the last is where
+// Redis's iteration ends for its 1 s maximum.
+constexpr int64_t kLatencyBucketUsec[kLatencyBuckets] = {
+    1,    2,    4,    8,     16,    33,    66,     132,    264,    528,    1056,
+    2113, 4227, 8454, 16908, 33816, 67633, 135266, 270532, 541065, 1073741};
 
 Reply HelpReply(std::initializer_list<const char*> lines) {
   std::vector<Reply> out;
@@ -146,6 +159,119 @@ Reply SlowLog::command(std::span<const std::string_view> args) {
   return UnknownSubcommand("SLOWLOG", sub);
 }
 
+namespace {
+
+// Redis's sparklineRenderRange with SPARKLINE_FILL, for samples [offset, offset + len).
+void SparklineRange(const std::vector<std::pair<double, std::string>>& samples, double min,
+                    double max, bool labels, size_t offset, size_t len, std::string* out) {
+  static constexpr char kFill[] = "_o#";
+  constexpr int kCharsetLen = 3;
+  constexpr int kLabelMarginTop = 1;
+  double relmax = max - min;
+  if (relmax == 0) relmax = 1;
+  int steps = kCharsetLen * kGraphRows;
+  std::string chars(len, ' ');
+  for (int row = 0;; ++row) {
+    bool more = false;
+    chars.assign(len, ' ');
+    for (size_t j = 0; j < len; ++j) {
+      const auto& [value, label] = samples[offset + j];
+      // As Redis: the product is truncated to int before the division.
+      int step =
+          static_cast<int>(static_cast<double>(static_cast<int>((value - min) * steps)) / relmax);
+      step = std::clamp(step, 0, steps - 1);
+      if (row < kGraphRows) {
+        int charidx = step - (kGraphRows - row - 1) * kCharsetLen;
+        more = true;
+        if (charidx >= 0 && charidx < kCharsetLen) {
+          chars[j] = kFill[charidx];
+        } else if (charidx >= kCharsetLen) {
+          chars[j] = '|';
+        }
+        continue;
+      }
+      if (labels && row - kGraphRows < kLabelMarginTop) {
+        more = true;  // the blank line between the graph and its labels
+        break;
+      }
+      size_t label_char = static_cast<size_t>(row - kGraphRows - kLabelMarginTop);
+      if (label.size() > label_char) {
+        more = true;
+        chars[j] = label[label_char];
+      }
+    }
+    if (!more) return;
+    *out += chars;
+    *out += '\n';
+  }
+}
+
+}  // namespace
+
+std::string Sparkline(const std::vector<std::pair<double, std::string>>& samples) {
+  std::string out;
+  if (samples.empty()) return out;
+  double min = samples[0].first;
+  double max = samples[0].first;
+  bool labels = false;
+  for (const auto& [value, label] : samples) {
+    if (value < min) {
+      min = value;
+    } else if (value > max) {
+      max = value;
+    }
+    labels = labels || !label.empty();
+  }
+  for (size_t j = 0; j < samples.size(); j += kGraphColumns) {
+    if (j != 0) out += '\n';
+    SparklineRange(samples, min, max, labels, j, std::min(kGraphColumns, samples.size() - j), &out);
+  }
+  return out;
+}
+
+Reply LatencyHistogram(Server& server, std::span<const std::string_view> args) {
+  const internal::CommandTable& table = internal::CommandTable::Get();
+  std::span<const internal::CommandSpec> specs = table.all();
+  std::vector<Reply> out;
+  auto add = [&](size_t index) {
+    uint64_t counts[kLatencyBuckets] = {};
+    uint64_t calls = 0;
+    for (unsigned shard = 0; shard < server.engine().shard_count(); ++shard) {
+      const CommandStat& st = server.stats(shard).commands_by_spec[index];
+      for (size_t k = 0; k < kLatencyBuckets; ++k) {
+        counts[k] += st.latency[k].load(std::memory_order_relaxed);
+      }
+    }
+    for (uint64_t c : counts) calls += c;
+    if (calls == 0) return;  // Redis has no histogram for a command never called
+    std::vector<Reply> hist;
+    uint64_t cumulative = 0;
+    for (size_t k = 0; k < kLatencyBuckets; ++k) {
+      if (counts[k] == 0) continue;  // Redis prints only the steps where the count grew
+      cumulative += counts[k];
+      hist.push_back(Reply::Int(kLatencyBucketUsec[k]));
+      hist.push_back(Reply::Int(static_cast<int64_t>(cumulative)));
+    }
+    std::string name(specs[index].name);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.push_back(Reply::Bulk(name));
+    out.push_back(
+        Reply::Map({Reply::Bulk(std::string_view("calls")), Reply::Int(static_cast<int64_t>(calls)),
+                    Reply::Bulk(std::string_view("histogram_usec")), Reply::Map(std::move(hist))}));
+  };
+  if (args.size() <= 2) {
+    for (size_t i = 0; i < specs.size(); ++i) add(i);
+  }
+  // Unknown names are skipped; a name given twice is answered twice, as Redis does.
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (const internal::CommandSpec* s = table.find(args[i])) {
+      add(static_cast<size_t>(s - specs.data()));
+    }
+  }
+  return Reply::Map(std::move(out));
+}
+
 void LatencyMonitor::add(std::string_view event, int64_t unix_s, int64_t ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = events_.find(event);
@@ -203,6 +329,41 @@ Reply LatencyMonitor::doctor() {
   return Reply::Verbatim(out);
 }
 
+Reply LatencyMonitor::graph(std::string_view event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = events_.find(event);
+  if (it == events_.end()) {
+    return Reply::Error(
+        fmt::format("ERR No samples available for event '{}'", event.substr(0, 128)));
+  }
+  const Event& ev = it->second;
+  // Redis's latencyCommandGenSparkeline: labels say how long ago each sample was.
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  int64_t low = 0;
+  int64_t high = 0;
+  std::vector<std::pair<double, std::string>> samples;
+  for (const Sample& s : ev.history) {
+    if (samples.empty()) {
+      low = high = s.ms;
+    } else {
+      low = std::min(low, s.ms);
+      high = std::max(high, s.ms);
+    }
+    int64_t ago = now - s.unix_s;
+    std::string label = ago < 60          ? fmt::format("{}s", ago)
+                        : ago < 3600      ? fmt::format("{}m", ago / 60)
+                        : ago < 3600 * 24 ? fmt::format("{}h", ago / 3600)
+                                          : fmt::format("{}d", ago / (3600 * 24));
+    samples.emplace_back(static_cast<double>(s.ms), std::move(label));
+  }
+  std::string out = fmt::format("{} - high {} ms, low {} ms (all time high {} ms)\n", event, high,
+                                low, ev.max_ms);
+  out.append(kGraphColumns, '-');
+  out += '\n';
+  out += Sparkline(samples);
+  return Reply::Verbatim(out);
+}
+
 Reply LatencyMonitor::command(std::span<const std::string_view> args) {
   std::string_view sub = args.size() > 1 ? args[1] : "";
   size_t n = args.size();
@@ -256,20 +417,7 @@ Reply LatencyMonitor::command(std::span<const std::string_view> args) {
     return Reply::Int(reset);
   }
   if (EqualsIgnoreCase(sub, "DOCTOR") && n == 2) return doctor();
-  if (EqualsIgnoreCase(sub, "GRAPH") && n == 3) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (events_.find(args[2]) == events_.end()) {
-        return Reply::Error(
-            fmt::format("ERR No samples available for event '{}'", args[2].substr(0, 128)));
-      }
-    }
-    return Reply::Error("ERR LATENCY GRAPH is not implemented by allotd; use LATENCY HISTORY");
-  }
-  if (EqualsIgnoreCase(sub, "HISTOGRAM")) {
-    return Reply::Error(
-        "ERR LATENCY HISTOGRAM is not implemented by allotd; see INFO commandstats");
-  }
+  if (EqualsIgnoreCase(sub, "GRAPH") && n == 3) return graph(args[2]);
   if (EqualsIgnoreCase(sub, "LATEST") || EqualsIgnoreCase(sub, "HISTORY") ||
       EqualsIgnoreCase(sub, "DOCTOR") || EqualsIgnoreCase(sub, "GRAPH") ||
       EqualsIgnoreCase(sub, "HELP")) {

@@ -58,6 +58,17 @@ class SlowLog {
   std::deque<SlowlogEntry> entries_;  // newest first
 };
 
+class Server;
+
+// LATENCY HISTOGRAM [command ...] from the per-shard buckets of server.h (ShardNetStats):
+// per command with calls, its name, a map of calls and histogram_usec (upper bound in µs of
+// each power-of-two step -> calls up to it, cumulative), as Redis 7 replies.
+Reply LatencyHistogram(Server& server, std::span<const std::string_view> args);
+
+// Redis's sparkline (sparkline.c) as LATENCY GRAPH draws it: samples (value, label) in
+// columns of at most 80, 4 rows high, filled.
+std::string Sparkline(const std::vector<std::pair<double, std::string>>& samples);
+
 class LatencyMonitor {
  public:
   // latency-monitor-threshold in ms; 0 = off (Redis's default).
@@ -81,6 +92,7 @@ class LatencyMonitor {
     int64_t max_ms = 0;
   };
   Reply doctor();
+  Reply graph(std::string_view event);
 
   std::atomic<int64_t> threshold_ms_{0};
   std::mutex mu_;
