@@ -2,6 +2,7 @@
 // server (tests/docs_latency_integration_test.cc compares the replies with redis-server).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,19 @@ TEST(LatencyHistogram, BucketOfEveryDurationMatchesRedisSteps) {
   EXPECT_EQ(RedisKey(12), 4227);
   EXPECT_EQ(RedisKey(15), 33816);
   EXPECT_EQ(RedisKey(16), 67633);
+}
+
+TEST(LatencyHistogram, RecordLatencyCountsInTheCommandsBucket) {
+  ShardNetStats stats;
+  stats.commands_by_spec = std::make_unique<CommandStat[]>(3);
+  RecordLatency(stats, 2, 0);
+  RecordLatency(stats, 2, 1);
+  RecordLatency(stats, 2, 40000);
+  RecordLatency(stats, 1, 5000000);
+  EXPECT_EQ(stats.commands_by_spec[2].latency[0].load(), 2u);
+  EXPECT_EQ(stats.commands_by_spec[2].latency[16].load(), 1u);  // the 67633 µs step
+  EXPECT_EQ(stats.commands_by_spec[1].latency[kLatencyBuckets - 1].load(), 1u);
+  EXPECT_EQ(stats.commands_by_spec[0].latency[0].load(), 0u);
 }
 
 TEST(LatencyGraph, SparklineAsRedisDrawsIt) {
