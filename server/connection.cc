@@ -386,9 +386,11 @@ bool Connection::execute_current() {
   // later commands may run meanwhile, their replies queue behind. One routed elsewhere
   // has not run yet; nothing more runs until it has, so the order of execution stays the
   // order of the requests.
+  // Whatever execute_routed() ran on this thread (this shard's keys, no keys, no shard) has
+  // run when it returns, writes and scripts alike.
   bool ran_here = spec != nullptr && !(spec->flags & internal::kCmdBlocking) &&
-                  ((spec->flags & internal::kCmdNoShard) ||
-                   ((spec->flags & internal::kCmdWrite) && route == static_cast<int>(shard_)));
+                  ((spec->flags & internal::kCmdNoShard) || route == static_cast<int>(shard_) ||
+                   route == internal::EngineImpl::kRouteNone);
   if (ran_here) {
     note_duration(slot, argv_);  // ran; only its reply waits for the log
     return true;
@@ -399,16 +401,21 @@ bool Connection::execute_current() {
 }
 
 void Connection::execute_remote_batch(Slot& first, unsigned target) {
+  // The batch as a whole stops this connection until it has RUN on the target shard (one
+  // message home after its last command), not until its replies are back: a write's reply
+  // may wait there for the log, and later requests need not wait for that disk sync, only
+  // for the order of execution. The replies keep their places in slots_.
   std::vector<Slot*> batch;
   auto add = [&](Slot& slot) {
     slot.cmd = std::move(current_);  // the bytes must live until the command has run
     slot.visible = take_reply_visibility();
     slot.resp = session_.resp;
-    slot.stops = true;
-    ++stopped_;
+    slot.remote = true;
     ++deferred_;
     batch.push_back(&slot);
   };
+  ++stopped_;
+  ++deferred_;  // the "batch ran" message home
   add(first);
   const internal::CommandTable& table = internal::CommandTable::Get();
   while (!pending_.empty() && slots_.size() < kReplySlotsMax && batch.size() < kRemoteBatchMax) {
@@ -443,21 +450,40 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
   }
   internal::EngineImpl* engine = &server_.engine();
   Session* session = &session_;  // not touched here while stopped_ > 0
-  engine->run_on_shard_async(target, [engine, session, batch](internal::ShardState& shard) {
-    std::vector<std::string_view> args;
-    for (Slot* slot : batch) {
-      slot->cmd.views(args);
-      engine->execute_here(*session, args, shard, &slot->sink);
-    }
-  });
+  unsigned home = shard_;
+  engine->run_on_shard_async(
+      target, [this, engine, session, batch, home](internal::ShardState& shard) {
+        std::vector<std::string_view> args;
+        for (Slot* slot : batch) {
+          slot->cmd.views(args);
+          engine->execute_here(*session, args, shard, &slot->sink);
+        }
+        // Posted after every reply delivered above (one producer, FIFO inbox): at home the
+        // replies that were ready arrive first. The slots are not touched from here on
+        // (they may be reused once their replies are out).
+        engine->run_on_shard_async(home, [this](internal::ShardState&) { on_remote_batch_ran(); });
+      });
+}
+
+void Connection::on_remote_batch_ran() {
+  Hold hold(this);
+  ALLOT_CHECK(stopped_ > 0 && deferred_ > 0);
+  --stopped_;
+  --deferred_;
+  if (closing_) return;
+  process();
 }
 
 void Connection::on_slot_reply(Slot* slot, Reply r) {
   ALLOT_CHECK(deferred_ > 0 && !slot->filled);
   --deferred_;
+  const bool ran_elsewhere = slot->stops || slot->remote;
   if (slot->stops) {
     ALLOT_CHECK(stopped_ > 0);
     --stopped_;
+    slot->stops = false;
+  }
+  if (ran_elsewhere) {
     // It ran on another shard: its arguments are in the slot (a remote batch) or still
     // in current_ (nothing else ran since it was dispatched).
     std::vector<std::string_view> args;
@@ -502,6 +528,7 @@ void Connection::pop_slot() {
   spent->filled = false;
   spent->visible = true;
   spent->stops = false;
+  spent->remote = false;
   if (spent->cmd.argc() > 0) spent->cmd = Command();
   spent->resp = 2;
   spent->spec = nullptr;
@@ -565,6 +592,7 @@ void Connection::record_call(const Slot& slot, const Reply& r) {
   // Measured when it ran (note_duration), not now: a write's reply may have waited for the log.
   int64_t ran_ns = slot.ran_ns >= 0 ? slot.ran_ns : MonotonicNs() - slot.start_ns;
   st.usec.fetch_add(static_cast<uint64_t>(ran_ns / 1000), std::memory_order_relaxed);
+  RecordLatency(server_.stats(shard_), idx, ran_ns / 1000);  // LATENCY HISTOGRAM
   if (r.is_error()) st.failed.fetch_add(1, std::memory_order_relaxed);
 }
 

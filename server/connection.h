@@ -120,6 +120,7 @@ class Connection {
     bool filled = false;
     bool visible = true;  // CLIENT REPLY OFF/SKIP, decided when the command ran
     bool stops = false;   // had not run when execute() returned (remote, multi-shard)
+    bool remote = false;  // one of a remote batch (which stops the connection as a whole)
     Command cmd;          // a batch's argument bytes, until the command has run
     int resp = 2;         // the protocol when it ran (HELLO answers in the new one)
     // For INFO commandstats (record_call).
@@ -155,6 +156,8 @@ class Connection {
   void after_replies();
   // Takes every reply gathered in arrivals_.
   void on_arrivals();
+  // A remote batch has run on its shard (its replies may still wait there for the log).
+  void on_remote_batch_ran();
   // Puts r in slot (stats, error counts) and sends what the head of the queue allows.
   void fill(Slot& slot, Reply r);
   // Encodes the filled slots at the head of slots_ into out_.
