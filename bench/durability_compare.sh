@@ -44,6 +44,10 @@ common_redis=(redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$tmp
 bench "redis appendfsync always  " "${common_redis[@]}" --appendonly yes --appendfsync always
 bench "redis appendfsync everysec" "${common_redis[@]}" --appendonly yes --appendfsync everysec
 bench "redis appendonly no       " "${common_redis[@]}" --appendonly no
+# allotd always as it was before the meta-page pipelining (LMDB syncs data and meta page in
+# every commit), for a same-run comparison (engine/wal/wal.h, ALLOT_WAL_LMDB_META_SYNC).
+ALLOT_WAL_LMDB_META_SYNC=1 bench "allotd always 2 syncs per commit" "$allotd" --port "$port" \
+  --threads 2 --dir "$tmp/d" --durability always --logfile "$tmp/d/allotd.log"
 for mode in always everysec none; do
   bench "allotd durability $mode$(printf '%*s' $((9 - ${#mode})) '')" "$allotd" --port "$port" \
     --threads 2 --dir "$tmp/d" --durability "$mode" --logfile "$tmp/d/allotd.log"
