@@ -145,9 +145,10 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
   if (!cfg.dir.empty() && cfg.durability != Durability::kNone) {
     // Recovery runs here, before any shard thread exists: this thread owns every shard.
     wal_ = std::make_unique<Wal>(cfg.dir, cfg.durability, cfg.wal_map_bytes_max);
-    wal_->recover([this](std::span<const std::string_view> chunks, uint64_t expected,
-                         uint64_t* keys) { return load_checkpoint(chunks, expected, keys); },
-                  [this](const WalRecordView& r) { replay(r); });
+    wal_->recover(
+        [this](std::span<const std::string_view> chunks, std::span<const uint64_t> shard_keys,
+               uint64_t* keys) { return load_checkpoint(chunks, shard_keys, keys); },
+        [this](const WalRecordView& r) { replay(r); });
     for (auto& s : shards_) shard_checkpoints_.push_back(std::make_unique<ShardCheckpoint>(*s));
     // The writer starts checkpoints itself when the log grows or time passes; nobody
     // waits for those (and none starts while another is in flight).
@@ -305,7 +306,7 @@ std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Arg
 }
 
 std::string EngineImpl::load_checkpoint(std::span<const std::string_view> chunks,
-                                        uint64_t expected_keys, uint64_t* keys) {
+                                        std::span<const uint64_t> shard_keys, uint64_t* keys) {
   CheckpointLoader loader;
   loader.shards = shard_count();
   loader.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -314,7 +315,7 @@ std::string EngineImpl::load_checkpoint(std::span<const std::string_view> chunks
   loader.insert = [this](unsigned shard, LoadedEntry&& e) {
     return load_checkpoint_entry(shard, std::move(e));
   };
-  return LoadCheckpointChunks(chunks, expected_keys, loader, keys);
+  return LoadCheckpointChunks(chunks, shard_keys, loader, keys);
 }
 
 std::string EngineImpl::load_checkpoint_entry(unsigned shard, LoadedEntry&& entry) {

@@ -139,8 +139,8 @@ class EngineImpl {
   // Puts one key of a checkpoint into its shard at start.
   // Recovery: loads a checkpoint's chunks into the shards, one thread per shard (up to the
   // cores); load_checkpoint_entry inserts one entry into its shard (that shard's thread).
-  std::string load_checkpoint(std::span<const std::string_view> chunks, uint64_t expected_keys,
-                              uint64_t* keys);
+  std::string load_checkpoint(std::span<const std::string_view> chunks,
+                              std::span<const uint64_t> shard_keys, uint64_t* keys);
   std::string load_checkpoint_entry(unsigned shard, LoadedEntry&& entry);
   // Posts the all-shards transaction that marks the checkpoint's start (job's LSN) and
   // starts every shard's background save. checkpoint_running_ must be set by the caller.

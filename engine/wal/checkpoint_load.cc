@@ -1,5 +1,7 @@
 #include "engine/wal/checkpoint_load.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -17,6 +19,8 @@ namespace {
 // Chunks per batch: about 24 MiB of image, so the decoded entries waiting between the
 // two phases stay a bounded amount of memory.
 constexpr size_t kLoadBatchChunks = 256;
+constexpr int kLoadTopPadBytes = 64 << 20;
+constexpr int kDefaultTopPadBytes = 128 << 10;  // glibc's DEFAULT_TOP_PAD
 
 struct LoadState {
   std::span<const std::string_view> chunks;
@@ -101,26 +105,45 @@ struct LoadState {
     }
   }
 
+  // Keeps the capacity: the next batch is about as large (one batch of entries at most).
   void clear(unsigned w) {
-    for (auto& v : outbox[w]) {
-      v.clear();
-      v.shrink_to_fit();  // the next batch may have a different mix; do not keep peaks
+    for (auto& v : outbox[w]) v.clear();
+  }
+
+  // Same shard count as when the image was taken: every chunk holds keys of one shard
+  // (one ShardCheckpoint wrote it), so worker w decodes exactly the chunks of its shards
+  // and inserts as it decodes, with no routing between threads.
+  void direct(unsigned w, std::span<const uint64_t> shard_keys) {
+    std::vector<bool> reserved(loader->shards, false);
+    for (size_t i = 0; i < chunks.size() && !failed.load(std::memory_order_relaxed); ++i) {
+      std::string_view first = FirstKeyOfCheckpointChunk(chunks[i]);
+      unsigned s = loader->route(first);
+      if (s % workers != w) continue;
+      std::string insert_error;
+      std::string err = DecodeCheckpointChunk(
+          chunks[i], [&](int db, std::string_view key, Value value, int64_t expire_at_ms) {
+            if (!insert_error.empty()) return;
+            if (loader->route(key) != s) {
+              insert_error = "keys of two shards in one chunk";
+              return;
+            }
+            if (!reserved[s]) {
+              // Most images use one database per shard: it gets the shard's count.
+              reserved[s] = true;
+              loader->reserve(s, db, static_cast<size_t>(shard_keys[s] * 105 / 100) + 1);
+            }
+            insert_error = loader->insert(
+                s, LoadedEntry{std::string(key), std::move(value), expire_at_ms, db});
+            if (insert_error.empty()) ++inserted[w];
+          });
+      if (err.empty()) err = insert_error;
+      if (!err.empty()) fail(i, "chunk " + std::to_string(i) + ": " + err);
     }
   }
 };
 
-}  // namespace
-
-std::string LoadCheckpointChunks(std::span<const std::string_view> chunks, uint64_t expected_keys,
-                                 const CheckpointLoader& loader, uint64_t* keys) {
-  LoadState st;
-  st.chunks = chunks;
-  st.expected_keys = expected_keys;
-  st.loader = &loader;
-  st.workers = std::max(1u, std::min(loader.workers, loader.shards));
-  st.outbox.resize(st.workers);
-  for (auto& per_worker : st.outbox) per_worker.resize(loader.shards);
-  st.inserted.assign(st.workers, 0);
+// Shard count changed: batches of decode (any chunk) then insert (own shards), in phases.
+void LoadRouted(LoadState& st) {
   std::barrier sync(static_cast<std::ptrdiff_t>(st.workers), [&st]() noexcept { st.on_phase(); });
   auto work = [&](unsigned w) {
     for (;;) {
@@ -134,9 +157,39 @@ std::string LoadCheckpointChunks(std::span<const std::string_view> chunks, uint6
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned w = 1; w < st.workers; ++w) threads.emplace_back(work, w);
-  work(0);
+  for (unsigned w = 0; w < st.workers; ++w) threads.emplace_back(work, w);
   for (std::thread& t : threads) t.join();
+}
+
+}  // namespace
+
+std::string LoadCheckpointChunks(std::span<const std::string_view> chunks,
+                                 std::span<const uint64_t> shard_keys,
+                                 const CheckpointLoader& loader, uint64_t* keys) {
+  LoadState st;
+  st.chunks = chunks;
+  for (uint64_t k : shard_keys) st.expected_keys += k;
+  st.loader = &loader;
+  st.workers = std::max(1u, std::min(loader.workers, loader.shards));
+  st.outbox.resize(st.workers);
+  for (auto& per_worker : st.outbox) per_worker.resize(loader.shards);
+  st.inserted.assign(st.workers, 0);
+  // Millions of small allocations in a row: let malloc grow the heap in large steps (one
+  // brk per 64 MiB instead of one per 128 KiB; measured 20% less CPU at 3 million keys),
+  // then back to the default so that freed memory is returned as before.
+  mallopt(M_TOP_PAD, kLoadTopPadBytes);
+  struct RestorePad {
+    ~RestorePad() { mallopt(M_TOP_PAD, kDefaultTopPadBytes); }
+  } restore_pad;
+  if (shard_keys.size() == loader.shards) {
+    std::vector<std::thread> threads;
+    for (unsigned w = 0; w < st.workers; ++w) {
+      threads.emplace_back([&st, shard_keys, w] { st.direct(w, shard_keys); });
+    }
+    for (std::thread& t : threads) t.join();
+  } else {
+    LoadRouted(st);
+  }
   uint64_t n = 0;
   for (uint64_t v : st.inserted) n += v;
   *keys = n;

@@ -1,16 +1,19 @@
 // checkpoint_load.h: loading a checkpoint image into the shards at start, in parallel.
 //
 // The image's chunks each hold the entries of one shard as it was when the checkpoint was
-// taken, but the shard count may have changed since, so every entry is routed by its key.
-// Loading runs in batches of chunks, each in two phases with a barrier between them:
+// taken. With the same shard count now (the usual restart), each chunk goes whole to the
+// shard of its first key: worker w decodes only the chunks of the shards it owns
+// (w, w + workers, ...) and inserts while decoding, with no hand-over between threads
+// (every key is still routed and checked). If the shard count changed, every entry is
+// routed by its key, in batches of chunks, each in two phases with a barrier between them:
 //   A. decode: every worker takes chunks of the batch (an atomic index), checks each CRC,
 //      builds the values (the allocations happen here, in parallel) and sorts the entries
 //      into one outbox per destination shard;
 //   B. insert: worker w owns shards w, w + workers, ...: it alone inserts their entries
 //      from every worker's outbox, so no shard is touched by two threads.
-// Before the first insert, each (shard, database) reserves room for its share of the
-// image's key count, estimated from the first batch, so the tables do not rehash while
-// they grow to millions of keys.
+// Tables are sized before the first insert (the meta has each shard's key count; with
+// the shard count changed, each (shard, database) gets its share estimated from the first
+// batch), so they do not rehash while they grow to millions of keys.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +45,11 @@ struct CheckpointLoader {
   std::function<std::string(unsigned shard, LoadedEntry&& entry)> insert;
 };
 
-// Loads chunks (each: CRC + entries, checkpoint.h); expected_keys sizes the tables.
-// Returns "" and sets *keys, or "chunk <i>: <what is wrong>".
-std::string LoadCheckpointChunks(std::span<const std::string_view> chunks, uint64_t expected_keys,
+// Loads chunks (each: CRC + entries, checkpoint.h); shard_keys = the keys of each shard
+// when the image was taken (CheckpointMeta). Returns "" and sets *keys, or
+// "chunk <i>: <what is wrong>".
+std::string LoadCheckpointChunks(std::span<const std::string_view> chunks,
+                                 std::span<const uint64_t> shard_keys,
                                  const CheckpointLoader& loader, uint64_t* keys);
 
 }  // namespace allot::internal

@@ -130,7 +130,7 @@ CheckpointMeta CheckpointStore::load(const CheckpointChunksFn& fn) {
     chunks.emplace_back(static_cast<const char*>(cv.mv_data), cv.mv_size);
   }
   uint64_t keys = 0;
-  err = fn(chunks, meta.keys, &keys);
+  err = fn(chunks, meta.shard_keys, &keys);
   if (!err.empty()) damaged(err);
   if (keys != meta.keys) {
     damaged("it holds " + std::to_string(keys) + " keys, its meta says " +

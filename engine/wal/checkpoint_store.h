@@ -36,9 +36,10 @@ struct CheckpointJob;
 
 // Loads a checkpoint's chunks (views into the store, valid during the call; the loader
 // checks each chunk's CRC): returns "" and sets *keys, or "chunk <i>: what is wrong".
-// expected_keys (the meta's count) lets it size its tables. checkpoint_load.h does it.
-using CheckpointChunksFn = std::function<std::string(std::span<const std::string_view> chunks,
-                                                     uint64_t expected_keys, uint64_t* keys)>;
+// shard_keys (the meta's per-shard counts) sizes its tables. checkpoint_load.h does it.
+using CheckpointChunksFn =
+    std::function<std::string(std::span<const std::string_view> chunks,
+                              std::span<const uint64_t> shard_keys, uint64_t* keys)>;
 
 class CheckpointStore {
  public:
