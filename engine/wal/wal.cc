@@ -46,9 +46,9 @@ void AtomicMax(std::atomic<uint64_t>& a, uint64_t v) {
 Wal::Wal(std::string dir, Durability durability, uint64_t map_bytes_max)
     : dir_(std::move(dir)),
       durability_(durability),
-      lmdb_meta_sync_(durability == Durability::kAlways &&
-                      getenv("ALLOT_WAL_LMDB_META_SYNC") != nullptr &&
-                      std::string_view(getenv("ALLOT_WAL_LMDB_META_SYNC")) == "1"),
+      pipeline_meta_(durability == Durability::kAlways &&
+                     (getenv("ALLOT_WAL_PIPELINE_META") == nullptr ||
+                      std::string_view(getenv("ALLOT_WAL_PIPELINE_META")) != "0")),
       map_bytes_max_(map_bytes_max),
       queue_(limits::kWalQueueNodesInitial) {
   ALLOT_CHECK(durability_ != Durability::kNone && !dir_.empty());
@@ -79,11 +79,11 @@ void Wal::open_env() {
   if ((rc = mdb_env_set_mapsize(env_, map_bytes_)) != 0) fail("mdb_env_set_mapsize", rc);
   // NOTLS: the read transaction of recovery and the writer's transactions are on different
   // threads. NOSYNC in everysec: commits only write, maybe_sync() makes them durable.
-  // NOMETASYNC in always: a commit syncs its data pages, then writes the meta page without
-  // a sync; the writer acknowledges a group only after a later sync (docs/durability.md).
+  // NOMETASYNC with the pipelined meta page: a commit syncs its data pages, then writes the
+  // meta page without a sync; a group is acknowledged after a later sync (wal.h).
   unsigned flags = MDB_NOTLS;
   if (durability_ == Durability::kEverysec) flags |= MDB_NOSYNC;
-  if (durability_ == Durability::kAlways && !lmdb_meta_sync_) flags |= MDB_NOMETASYNC;
+  if (pipeline_meta_) flags |= MDB_NOMETASYNC;
   if ((rc = mdb_env_open(env_, dir_.c_str(), flags, 0644)) != 0) fail("mdb_env_open", rc);
   int dead = 0;
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
@@ -351,8 +351,8 @@ void Wal::handle_group(std::vector<Pending*>& group) {
   records_.fetch_add(group.size(), std::memory_order_relaxed);
   note_commit(us);
   AtomicMax(group_records_max_, group.size());
-  if (durability_ != Durability::kAlways || lmdb_meta_sync_) {
-    // everysec: replied at submit(). LMDB's own meta sync: durable now.
+  if (!pipeline_meta_) {
+    // everysec: replied at submit(). always: LMDB synced the meta page too, durable now.
     durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
     for (Pending* p : group) {
       if (p->sink != nullptr) p->sink->deliver(std::move(p->reply));
@@ -407,8 +407,11 @@ bool Wal::sync_unacked() {
 
 void Wal::note_commit(uint64_t us) {
   groups_.fetch_add(1, std::memory_order_relaxed);
-  // always: LMDB fdatasyncs the data pages in every commit (the meta page is not synced).
-  if (durability_ == Durability::kAlways) syncs_.fetch_add(1, std::memory_order_relaxed);
+  // always: LMDB fdatasyncs the data pages, then writes the meta page O_DSYNC (two
+  // flushes); with the pipelined meta page only the first.
+  if (durability_ == Durability::kAlways) {
+    syncs_.fetch_add(pipeline_meta_ ? 1 : 2, std::memory_order_relaxed);
+  }
   commit_us_last_.store(us, std::memory_order_relaxed);
   commit_us_total_.fetch_add(us, std::memory_order_relaxed);
   AtomicMax(commit_us_max_, us);
@@ -468,7 +471,7 @@ void Wal::retry_stuck() {
     unsynced_ = true;
     done += n;
   }
-  if (done > 0 && durability_ == Durability::kAlways) {
+  if (done > 0 && pipeline_meta_) {
     // The last retried commit's meta page (its records were answered with MISCONF).
     int rc = mdb_env_sync(env_, 1);
     if (rc != 0) {

@@ -10,7 +10,7 @@
 //      a commit writes the data pages, fdatasyncs, then writes the meta page WITHOUT a
 //      sync. Group N is durable once a later fdatasync covers its meta page: the data
 //      sync of the next group's commit when one is waiting (one sync per group under
-//      load, instead of LMDB's default two), else an explicit mdb_env_sync.
+//      load, instead of LMDB's two flushes), else an explicit mdb_env_sync.
 //   3. The writer then publishes the durable LSN and completes each record's sink with
 //      its reply (`always`). In `everysec` the reply was completed at submit() and the
 //      writer syncs at least once a second instead (MDB_NOSYNC + mdb_env_sync).
@@ -62,8 +62,8 @@ struct ReplySink;
 struct WalStats {
   uint64_t records = 0;            // records committed since start
   uint64_t groups = 0;             // LMDB write transactions committed
-  uint64_t syncs = 0;              // fdatasyncs: one per commit (always) + explicit syncs
-  uint64_t explicit_syncs = 0;     // mdb_env_sync calls (always: no next commit to carry it)
+  uint64_t syncs = 0;              // device flushes: 2 per commit (always) or 1 + explicit ones
+  uint64_t explicit_syncs = 0;     // mdb_env_sync calls (pipelined meta: no next commit for it)
   uint64_t group_records_max = 0;  // largest group
   uint64_t commit_us_last = 0;     // latency of the last commit (+ sync in always)
   uint64_t commit_us_total = 0;    // sum over groups; average = commit_us_total / groups
@@ -190,11 +190,12 @@ class Wal {
 
   const std::string dir_;
   const Durability durability_;
-  // always: the environment is opened with MDB_NOMETASYNC and a group is acknowledged
-  // after a later sync (the default), or, with ALLOT_WAL_LMDB_META_SYNC=1 in the
-  // environment (kept to measure the difference on the same machine, bench/), LMDB syncs
-  // the meta page itself in every commit and the group is acknowledged at once.
-  const bool lmdb_meta_sync_;
+  // always: true (default): MDB_NOMETASYNC, one fdatasync per commit, a group is
+  // acknowledged once a later sync covered its meta page (step 2). false
+  // (ALLOT_WAL_PIPELINE_META=0 in the environment, for same-run comparisons): LMDB's own
+  // commit, data pages fdatasynced then the meta page written O_DSYNC, acknowledged when
+  // the commit returns. docs/durability.md has the measurements of both.
+  const bool pipeline_meta_;
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
@@ -209,7 +210,7 @@ class Wal {
 
   // Writer-thread state.
   std::vector<Pending*> stuck_;
-  // always: committed, data synced, meta page not synced yet (see step 2 above); their
+  // pipeline_meta_: committed, data synced, meta page not synced yet (step 2); their
   // replies wait. Every record <= unacked_lsn_ is durable once a sync succeeds.
   std::vector<Pending*> unacked_;
   uint64_t unacked_lsn_ = 0;
