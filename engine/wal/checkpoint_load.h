@@ -35,7 +35,7 @@ struct LoadedEntry {
 
 struct CheckpointLoader {
   unsigned shards = 1;
-  unsigned workers = 1;  // threads (the calling thread is one of them)
+  unsigned workers = 1;  // threads started for the load (the caller waits)
   // Destination shard of a key (any thread).
   std::function<unsigned(std::string_view key)> route;
   // Room for n keys in (shard, db): called by the worker owning shard.
