@@ -150,9 +150,8 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
     // Function libraries are process-wide: this store's are the ones (function_store.h).
     ScriptRegistry::Get().flush_libraries();
     wal_->recover(
-        [this](int db, std::string_view key, Value value, int64_t expire_at_ms) {
-          load_checkpoint_entry(db, key, std::move(value), expire_at_ms);
-        },
+        [this](std::span<const std::string_view> chunks, std::span<const uint64_t> shard_keys,
+               uint64_t* keys) { return load_checkpoint(chunks, shard_keys, keys); },
         [this](const WalRecordView& r) { replay(r); },
         [this](std::string_view functions) {
           std::string err = LoadCheckpointFunctions(functions);
@@ -319,20 +318,35 @@ std::vector<unsigned> EngineImpl::shards_of_command(const CommandSpec& spec, Arg
   return shards;
 }
 
-void EngineImpl::load_checkpoint_entry(int db, std::string_view key, Value value,
-                                       int64_t expire_at_ms) {
-  Db& d = shards_[shard_of_key(key)]->dbs[db];
-  Entry* e = d.insert(key, std::move(value), 0);
-  if (expire_at_ms != 0) d.set_expire(e, expire_at_ms);
+std::string EngineImpl::load_checkpoint(std::span<const std::string_view> chunks,
+                                        std::span<const uint64_t> shard_keys, uint64_t* keys) {
+  CheckpointLoader loader;
+  loader.shards = shard_count();
+  loader.workers = std::max(1u, std::thread::hardware_concurrency());
+  loader.route = [this](std::string_view key) { return shard_of_key(key); };
+  loader.reserve = [this](unsigned shard, int db, size_t n) { shards_[shard]->dbs[db].reserve(n); };
+  loader.insert = [this](unsigned shard, LoadedEntry&& e) {
+    return load_checkpoint_entry(shard, std::move(e));
+  };
+  return LoadCheckpointChunks(chunks, shard_keys, loader, keys);
+}
+
+std::string EngineImpl::load_checkpoint_entry(unsigned shard, LoadedEntry&& entry) {
+  ShardState& sh = *shards_[shard];
+  const int db = entry.db;
+  Entry* e =
+      sh.dbs[db].insert_loaded(std::move(entry.key), std::move(entry.value), entry.expire_at_ms);
+  if (e == nullptr) return "a key appears twice in the image (db " + std::to_string(db) + ")";
   if (e->type() == ValueType::kInventory) {
     // Its open holds go back into the shard's deadline index, so the timer expires them.
     Inventory& inv = *e->as<InventoryValue>();
-    InventoryKeyAttached(*shards_[shard_of_key(key)], db, key, inv);
+    InventoryKeyAttached(sh, db, *e->key, inv);
     // Sales PostgreSQL had not confirmed at the checkpoint (pg_sync.h, Recovery).
-    if (PgTracker* t = PgTrackerFor(*shards_[shard_of_key(key)], db)) {
+    if (PgTracker* t = PgTrackerFor(sh, db)) {
       t->backlog.fetch_add(static_cast<int64_t>(inv.unsynced.size()), std::memory_order_relaxed);
     }
   }
+  return "";
 }
 
 bool EngineImpl::checkpoint_tick(unsigned shard_id) {

@@ -21,12 +21,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "engine/commands/command.h"
 #include "engine/runtime/reactor.h"
+#include "engine/wal/checkpoint_load.h"
 #include "engine/wal/wal.h"
 
 namespace allot::internal {
@@ -145,7 +147,11 @@ class EngineImpl {
   void replay_effects(const WalRecordView& record,
                       const std::function<void(const std::string&)>& fail);
   // Puts one key of a checkpoint into its shard at start.
-  void load_checkpoint_entry(int db, std::string_view key, Value value, int64_t expire_at_ms);
+  // Recovery: loads a checkpoint's chunks into the shards, one thread per shard (up to the
+  // cores); load_checkpoint_entry inserts one entry into its shard (that shard's thread).
+  std::string load_checkpoint(std::span<const std::string_view> chunks,
+                              std::span<const uint64_t> shard_keys, uint64_t* keys);
+  std::string load_checkpoint_entry(unsigned shard, LoadedEntry&& entry);
   // Posts the all-shards transaction that marks the checkpoint's start (job's LSN) and
   // starts every shard's background save. checkpoint_running_ must be set by the caller.
   void start_checkpoint(std::shared_ptr<CheckpointJob> job);

@@ -67,6 +67,16 @@ Entry* Db::insert(std::string_view key, Value value, int64_t now_ms) {
   return &it->second;
 }
 
+Entry* Db::insert_loaded(std::string&& key, Value&& value, int64_t expire_at_ms) {
+  ALLOT_CHECK(ckpt_sink_ == nullptr);
+  auto [it, inserted] = map_.try_emplace(std::move(key), Entry{std::move(value), 0, nullptr});
+  if (!inserted) return nullptr;
+  it->second.key = &it->first;
+  it->second.ckpt_epoch = ckpt_epoch_;
+  if (expire_at_ms != 0) set_expire(&it->second, expire_at_ms);
+  return &it->second;
+}
+
 Entry* Db::assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
   Entry* e = peek(key, now_ms);
   if (e == nullptr) return insert(key, std::move(value), now_ms);

@@ -50,6 +50,11 @@ class Db {
   Entry* peek(std::string_view key, int64_t now_ms);
   // Creates key holding `value` with no TTL; the key must not exist (live or expired).
   Entry* insert(std::string_view key, Value value, int64_t now_ms);
+  // Recovery (checkpoint load, before the shard runs): creates key, taking the string;
+  // nullptr if the key exists already (a damaged image). No checkpoint may be running.
+  Entry* insert_loaded(std::string&& key, Value&& value, int64_t expire_at_ms);
+  // Room for n keys without a rehash (recovery knows the count up front).
+  void reserve(size_t n) { map_.reserve(n); }
   // Replaces key's value (keeping it if absent: creates), clearing the TTL unless keep_ttl.
   Entry* assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl = false);
   // Deletes key; returns whether a live key was deleted.

@@ -139,5 +139,8 @@ using CheckpointEntryFn =
     std::function<void(int db, std::string_view key, Value value, int64_t expire_at_ms)>;
 // Verifies a chunk's CRC and calls fn for each entry. Returns "" or what is wrong.
 std::string DecodeCheckpointChunk(std::string_view bytes, const CheckpointEntryFn& fn);
+// The key of a chunk's first entry, without checking anything ("" if there is none or it
+// is cut short): the loader routes the chunk by it, DecodeCheckpointChunk then checks.
+std::string_view FirstKeyOfCheckpointChunk(std::string_view bytes);
 
 }  // namespace allot::internal

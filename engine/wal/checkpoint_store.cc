@@ -92,7 +92,7 @@ void CheckpointStore::damaged(const std::string& what) const {
                            "; refusing to start rather than lose acknowledged writes");
 }
 
-CheckpointMeta CheckpointStore::load(const CheckpointEntryFn& fn) {
+CheckpointMeta CheckpointStore::load(const CheckpointChunksFn& fn) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) damaged(std::string("mdb_txn_begin: ") + mdb_strerror(rc));
@@ -118,20 +118,20 @@ CheckpointMeta CheckpointStore::load(const CheckpointEntryFn& fn) {
   std::string err =
       DecodeCheckpointMeta(std::string_view(static_cast<const char*>(v.mv_data), v.mv_size), meta);
   if (!err.empty()) damaged(err);
-  uint64_t keys = 0;
-  auto count = [&](int db, std::string_view key, Value value, int64_t expire_at_ms) {
-    ++keys;
-    fn(db, key, std::move(value), expire_at_ms);
-  };
+  // The chunks stay mapped while the read transaction lives: the loader reads them in
+  // place (in parallel, checkpoint_load.h).
+  std::vector<std::string_view> chunks;
+  chunks.reserve(meta.chunks);
   for (uint64_t i = 0; i < meta.chunks; ++i) {
     std::string ck = ChunkKey(meta.id, i);
     MDB_val ckv = Val(ck), cv;
     rc = mdb_get(txn, dbi_, &ckv, &cv);
     if (rc != 0) damaged("chunk " + std::to_string(i) + ": mdb_get: " + mdb_strerror(rc));
-    err = DecodeCheckpointChunk(std::string_view(static_cast<const char*>(cv.mv_data), cv.mv_size),
-                                count);
-    if (!err.empty()) damaged("chunk " + std::to_string(i) + ": " + err);
+    chunks.emplace_back(static_cast<const char*>(cv.mv_data), cv.mv_size);
   }
+  uint64_t keys = 0;
+  err = fn(chunks, meta.shard_keys, &keys);
+  if (!err.empty()) damaged(err);
   if (keys != meta.keys) {
     damaged("it holds " + std::to_string(keys) + " keys, its meta says " +
             std::to_string(meta.keys));

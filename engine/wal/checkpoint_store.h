@@ -20,7 +20,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,13 @@ namespace allot::internal {
 
 struct CheckpointJob;
 
+// Loads a checkpoint's chunks (views into the store, valid during the call; the loader
+// checks each chunk's CRC): returns "" and sets *keys, or "chunk <i>: what is wrong".
+// shard_keys (the meta's per-shard counts) sizes its tables. checkpoint_load.h does it.
+using CheckpointChunksFn =
+    std::function<std::string(std::span<const std::string_view> chunks,
+                              std::span<const uint64_t> shard_keys, uint64_t* keys)>;
+
 class CheckpointStore {
  public:
   // Opens (creating) the environment under dir. Throws std::runtime_error.
@@ -41,8 +50,8 @@ class CheckpointStore {
   CheckpointStore& operator=(const CheckpointStore&) = delete;
 
   // At start, before start(): loads the last complete checkpoint (meta.lsn = 0 if none),
-  // calling fn for every key. Throws std::runtime_error naming the damage.
-  CheckpointMeta load(const CheckpointEntryFn& fn);
+  // handing its chunks to fn. Throws std::runtime_error naming the damage.
+  CheckpointMeta load(const CheckpointChunksFn& fn);
 
   // written(job) runs on this thread once job's image and meta are durable, or it failed
   // (job->error set).

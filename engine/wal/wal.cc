@@ -46,6 +46,9 @@ void AtomicMax(std::atomic<uint64_t>& a, uint64_t v) {
 Wal::Wal(std::string dir, Durability durability, uint64_t map_bytes_max)
     : dir_(std::move(dir)),
       durability_(durability),
+      pipeline_meta_(durability == Durability::kAlways &&
+                     (getenv("ALLOT_WAL_PIPELINE_META") == nullptr ||
+                      std::string_view(getenv("ALLOT_WAL_PIPELINE_META")) != "0")),
       map_bytes_max_(map_bytes_max),
       queue_(limits::kWalQueueNodesInitial) {
   ALLOT_CHECK(durability_ != Durability::kNone && !dir_.empty());
@@ -76,8 +79,11 @@ void Wal::open_env() {
   if ((rc = mdb_env_set_mapsize(env_, map_bytes_)) != 0) fail("mdb_env_set_mapsize", rc);
   // NOTLS: the read transaction of recovery and the writer's transactions are on different
   // threads. NOSYNC in everysec: commits only write, maybe_sync() makes them durable.
+  // NOMETASYNC with the pipelined meta page: a commit syncs its data pages, then writes the
+  // meta page without a sync; a group is acknowledged after a later sync (wal.h).
   unsigned flags = MDB_NOTLS;
   if (durability_ == Durability::kEverysec) flags |= MDB_NOSYNC;
+  if (pipeline_meta_) flags |= MDB_NOMETASYNC;
   if ((rc = mdb_env_open(env_, dir_.c_str(), flags, 0644)) != 0) fail("mdb_env_open", rc);
   int dead = 0;
   mdb_reader_check(env_, &dead);  // slots of a killed process's readers
@@ -121,7 +127,7 @@ void Wal::set_checkpoint_trigger(uint64_t log_records, uint64_t interval_s, Trig
   checkpoint_trigger_ = std::move(trigger);
 }
 
-void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply,
+void Wal::recover(const CheckpointChunksFn& load, const ApplyFn& apply,
                   const std::function<void(std::string_view)>& load_functions) {
   ALLOT_CHECK(!writer_.joinable());
   int64_t t0 = MonoUs();
@@ -196,6 +202,8 @@ void Wal::recover(const CheckpointEntryFn& load, const ApplyFn& apply,
     trimmed_lsn_ = checkpoint_lsn;
   }
   log_bytes_.store(bytes);
+  // Never reuse an LSN the checkpoint covers (records after it would be skipped next time).
+  expect = std::max(expect, checkpoint_lsn + 1);
   next_lsn_ = expect;
   durable_lsn_.store(expect - 1);
   recovered_records_ = n;
@@ -285,21 +293,26 @@ void Wal::writer_loop() {
       delete control;
       continue;
     }
+    // No next group waits whose commit would sync the last group's meta page: sync now.
+    if (!unacked_.empty() && queue_.empty()) sync_unacked();
     maybe_trigger_checkpoint();
     int64_t now = MonoMs();
-    if (!stuck_.empty() && now - last_retry_ms_ >= limits::kWalRetryIntervalMs) retry_stuck();
+    if ((!stuck_.empty() || sync_failing_) && now - last_retry_ms_ >= limits::kWalRetryIntervalMs) {
+      retry_stuck();
+    }
     maybe_sync(false);
     if (!group.empty()) continue;
     if (stopping_.load(std::memory_order_acquire) && queue_.empty()) break;
     int64_t timeout_ms = limits::kWalEverysecSyncIntervalMs;
-    if (!stuck_.empty()) timeout_ms = limits::kWalRetryIntervalMs;
+    if (!stuck_.empty() || sync_failing_) timeout_ms = limits::kWalRetryIntervalMs;
     uint32_t seen = wake_seq_.load(std::memory_order_acquire);
     writer_sleeping_.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (queue_.empty() && !stopping_.load()) sleep_writer(seen, timeout_ms);
     writer_sleeping_.store(false, std::memory_order_relaxed);
   }
-  if (!stuck_.empty()) retry_stuck();
+  if (!stuck_.empty() || sync_failing_) retry_stuck();
+  sync_unacked();
   maybe_sync(true);
   // Records that never reached the disk were answered with MISCONF already.
   for (Pending* s : stuck_) delete s;
@@ -323,7 +336,7 @@ void Wal::maybe_trigger_checkpoint() {
 }
 
 void Wal::handle_group(std::vector<Pending*>& group) {
-  if (!stuck_.empty()) {
+  if (!stuck_.empty() || sync_failing_) {
     // Still failing: these queue behind the stuck records, which must be logged first.
     fail_group(group, 0);
     return;
@@ -331,6 +344,7 @@ void Wal::handle_group(std::vector<Pending*>& group) {
   int64_t t0 = MonoUs();
   int rc = commit(group);
   if (rc != 0) {
+    sync_unacked();  // the previous group's meta page still needs its sync
     fail_group(group, rc);
     return;
   }
@@ -339,16 +353,67 @@ void Wal::handle_group(std::vector<Pending*>& group) {
   records_.fetch_add(group.size(), std::memory_order_relaxed);
   note_commit(us);
   AtomicMax(group_records_max_, group.size());
-  durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
-  for (Pending* p : group) {
+  if (!pipeline_meta_) {
+    // everysec: replied at submit(). always: LMDB synced the meta page too, durable now.
+    durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
+    for (Pending* p : group) {
+      if (p->sink != nullptr) p->sink->deliver(std::move(p->reply));
+      delete p;
+    }
+    return;
+  }
+  // This commit's data sync also wrote the previous group's meta page (written at the end
+  // of its commit, before this one began): that group is durable now.
+  ack_unacked();
+  unacked_.assign(group.begin(), group.end());
+  unacked_lsn_ = next_lsn_ - 1;
+}
+
+void Wal::ack_unacked() {
+  if (unacked_.empty()) return;
+  durable_lsn_.store(unacked_lsn_, std::memory_order_release);
+  for (Pending* p : unacked_) {
     if (p->sink != nullptr) p->sink->deliver(std::move(p->reply));
     delete p;
   }
+  unacked_.clear();
+}
+
+bool Wal::sync_unacked() {
+  if (unacked_.empty()) return true;
+  int rc = mdb_env_sync(env_, 1);
+  if (rc == 0) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    explicit_syncs_.fetch_add(1, std::memory_order_relaxed);
+    ack_unacked();
+    return true;
+  }
+  // The group is in the log file but maybe not on disk: its outcome is unknown, as for a
+  // failed commit. Writes are refused until a sync succeeds (retry_stuck).
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    last_error_ = mdb_strerror(rc);
+  }
+  sync_failing_ = true;
+  refusing_.store(true, std::memory_order_release);
+  last_retry_ms_ = MonoMs();
+  Reply err = misconf_reply();
+  for (Pending* p : unacked_) {
+    if (p->sink != nullptr) p->sink->deliver(err);
+    delete p;
+  }
+  unacked_.clear();
+  return false;
 }
 
 void Wal::note_commit(uint64_t us) {
   groups_.fetch_add(1, std::memory_order_relaxed);
-  if (durability_ == Durability::kAlways) syncs_.fetch_add(1, std::memory_order_relaxed);
+  // always: LMDB fdatasyncs the data pages, then writes the meta page O_DSYNC (two
+  // flushes); with the pipelined meta page only the first.
+  if (durability_ == Durability::kAlways) {
+    syncs_.fetch_add(pipeline_meta_ ? 1 : 2, std::memory_order_relaxed);
+  }
   commit_us_last_.store(us, std::memory_order_relaxed);
   commit_us_total_.fetch_add(us, std::memory_order_relaxed);
   AtomicMax(commit_us_max_, us);
@@ -379,6 +444,19 @@ void Wal::fail_group(std::vector<Pending*>& group, int rc) {
 
 void Wal::retry_stuck() {
   last_retry_ms_ = MonoMs();
+  if (sync_failing_) {
+    int rc = mdb_env_sync(env_, 1);
+    if (rc != 0) {
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = mdb_strerror(rc);
+      return;
+    }
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    explicit_syncs_.fetch_add(1, std::memory_order_relaxed);
+    sync_failing_ = false;
+    durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
+  }
   size_t done = 0;
   while (done < stuck_.size()) {
     size_t n = std::min(stuck_.size() - done, limits::kWalGroupRecordsMax);
@@ -392,13 +470,26 @@ void Wal::retry_stuck() {
     }
     records_.fetch_add(n, std::memory_order_relaxed);
     note_commit(static_cast<uint64_t>(MonoUs() - t0));
-    durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
     unsynced_ = true;
     done += n;
   }
+  if (done > 0 && pipeline_meta_) {
+    // The last retried commit's meta page (its records were answered with MISCONF).
+    int rc = mdb_env_sync(env_, 1);
+    if (rc != 0) {
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard<std::mutex> lock(error_mu_);
+      last_error_ = mdb_strerror(rc);
+      sync_failing_ = true;
+    } else {
+      syncs_.fetch_add(1, std::memory_order_relaxed);
+      explicit_syncs_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (done > 0 && !sync_failing_) durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
   for (size_t i = 0; i < done; ++i) delete stuck_[i];
   stuck_.erase(stuck_.begin(), stuck_.begin() + static_cast<std::ptrdiff_t>(done));
-  if (stuck_.empty()) refusing_.store(false, std::memory_order_release);
+  if (stuck_.empty() && !sync_failing_) refusing_.store(false, std::memory_order_release);
 }
 
 int Wal::commit(std::span<Pending* const> records) {
@@ -491,9 +582,12 @@ void Wal::handle_control(Pending& p) {
     // Every record queued before the marker is committed (handle_group): the image's LSN.
     // Records stuck after a failed commit ran before the marker but have no LSN yet: the
     // image would contain them and the log would replay them again, so it must fail.
+    // The records <= the image's LSN are made durable before the image can be: a trim
+    // must never leave the log ending before the checkpoint.
+    sync_unacked();
     job.lsn = next_lsn_ - 1;
     job.started_us = MonoUs();
-    if (!stuck_.empty()) {
+    if (!stuck_.empty() || sync_failing_) {
       job.marker_error = "the log cannot be written (" + misconf_reply().string() + ")";
     }
     job.lsn_set.store(true, std::memory_order_release);
@@ -584,6 +678,7 @@ WalStats Wal::stats() const {
   s.records = records_.load(std::memory_order_relaxed);
   s.groups = groups_.load(std::memory_order_relaxed);
   s.syncs = syncs_.load(std::memory_order_relaxed);
+  s.explicit_syncs = explicit_syncs_.load(std::memory_order_relaxed);
   s.group_records_max = group_records_max_.load(std::memory_order_relaxed);
   s.commit_us_last = commit_us_last_.load(std::memory_order_relaxed);
   s.commit_us_total = commit_us_total_.load(std::memory_order_relaxed);

@@ -6,11 +6,14 @@
 //      waits for the reply. The shard does not wait: it goes on with its next task.
 //   2. The writer thread pops everything queued (up to kWalGroupRecordsMax), gives the
 //      records consecutive LSNs, puts them into ONE LMDB write transaction (MDB_APPEND,
-//      key = big-endian LSN) and commits. LMDB syncs the data and then the meta page on
-//      commit, so once mdb_txn_commit returns, the whole group is on disk or none of it.
-//   3. The writer publishes the durable LSN and completes each record's sink with its
-//      reply (`always`). In `everysec` the reply was completed at submit() and the writer
-//      syncs at least once a second instead (MDB_NOSYNC environment + mdb_env_sync).
+//      key = big-endian LSN) and commits. The environment is opened with MDB_NOMETASYNC:
+//      a commit writes the data pages, fdatasyncs, then writes the meta page WITHOUT a
+//      sync. Group N is durable once a later fdatasync covers its meta page: the data
+//      sync of the next group's commit when one is waiting (one sync per group under
+//      load, instead of LMDB's two flushes), else an explicit mdb_env_sync.
+//   3. The writer then publishes the durable LSN and completes each record's sink with
+//      its reply (`always`). In `everysec` the reply was completed at submit() and the
+//      writer syncs at least once a second instead (MDB_NOSYNC + mdb_env_sync).
 //
 // Order. The queue is a lock-free MPSC queue, FIFO per producer, and linearizable, so a
 // record is always behind every record pushed before it by any thread that it could have
@@ -59,7 +62,8 @@ struct ReplySink;
 struct WalStats {
   uint64_t records = 0;            // records committed since start
   uint64_t groups = 0;             // LMDB write transactions committed
-  uint64_t syncs = 0;              // syncs to disk: commits (always) or env syncs (everysec)
+  uint64_t syncs = 0;              // device flushes: 2 per commit (always) or 1 + explicit ones
+  uint64_t explicit_syncs = 0;     // mdb_env_sync calls (pipelined meta: no next commit for it)
   uint64_t group_records_max = 0;  // largest group
   uint64_t commit_us_last = 0;     // latency of the last commit (+ sync in always)
   uint64_t commit_us_total = 0;    // sum over groups; average = commit_us_total / groups
@@ -104,13 +108,13 @@ class Wal {
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
 
-  // Loads the checkpoint if there is one (load is called for every key), then reads every
+  // Loads the checkpoint if there is one (load gets its chunks), then reads every
   // record after it in LSN order, verifies it (checksums, consecutive LSNs starting right
   // after the checkpoint) and calls apply. Throws std::runtime_error naming the LSN (or
   // the checkpoint chunk) and the problem, or rethrows what load or apply throws.
   // load_functions (if set) receives the checkpoint's function libraries ("" = none)
   // after its keys and before the first record.
-  void recover(const CheckpointEntryFn& load, const ApplyFn& apply,
+  void recover(const CheckpointChunksFn& load, const ApplyFn& apply,
                const std::function<void(std::string_view)>& load_functions = nullptr);
   // A checkpoint is started through trigger once log_records records were written since
   // the last one was started, or interval_s seconds passed since then and anything was
@@ -166,6 +170,10 @@ class Wal {
   void wake_writer();
   void sleep_writer(uint32_t seen, int64_t timeout_ms);
   void handle_group(std::vector<Pending*>& group);
+  // always: the committed groups whose meta page a sync has now covered get their replies.
+  void ack_unacked();
+  // always: an explicit sync for the last committed group (no next commit to carry it).
+  bool sync_unacked();
   void retry_stuck();
   void fail_group(std::vector<Pending*>& group, int rc);
   int commit(std::span<Pending* const> records);
@@ -185,6 +193,12 @@ class Wal {
 
   const std::string dir_;
   const Durability durability_;
+  // always: true (default): MDB_NOMETASYNC, one fdatasync per commit, a group is
+  // acknowledged once a later sync covered its meta page (step 2). false
+  // (ALLOT_WAL_PIPELINE_META=0 in the environment, for same-run comparisons): LMDB's own
+  // commit, data pages fdatasynced then the meta page written O_DSYNC, acknowledged when
+  // the commit returns. docs/durability.md has the measurements of both.
+  const bool pipeline_meta_;
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
@@ -199,6 +213,11 @@ class Wal {
 
   // Writer-thread state.
   std::vector<Pending*> stuck_;
+  // pipeline_meta_: committed, data synced, meta page not synced yet (step 2); their
+  // replies wait. Every record <= unacked_lsn_ is durable once a sync succeeds.
+  std::vector<Pending*> unacked_;
+  uint64_t unacked_lsn_ = 0;
+  bool sync_failing_ = false;  // an explicit sync failed: writes refused until one succeeds
   int64_t last_retry_ms_ = 0;
   int64_t last_sync_ms_ = 0;
   bool unsynced_ = false;
@@ -214,7 +233,8 @@ class Wal {
   mutable std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
 
-  std::atomic<uint64_t> records_{0}, groups_{0}, syncs_{0}, group_records_max_{0};
+  std::atomic<uint64_t> records_{0}, groups_{0}, syncs_{0}, explicit_syncs_{0},
+      group_records_max_{0};
   std::atomic<uint64_t> commit_us_last_{0}, commit_us_total_{0}, commit_us_max_{0}, durable_lsn_{0};
   std::array<std::atomic<uint64_t>, 5> commit_hist_{};
   std::atomic<uint64_t> log_bytes_{0}, log_first_lsn_{0};

@@ -62,6 +62,7 @@ void AppendWalLines(EngineImpl& engine, const WalStats& s, std::string& out) {
        Fixed2(s.groups == 0 ? 0.0 : static_cast<double>(s.records) / s.groups));
   Line(out, "wal_group_records_max", s.group_records_max);
   Line(out, "wal_syncs", s.syncs);
+  Line(out, "wal_explicit_syncs", s.explicit_syncs);
   Line(out, "wal_commit_us_avg", s.groups == 0 ? 0 : s.commit_us_total / s.groups);
   Line(out, "wal_commit_us_sum", s.commit_us_total);
   Line(out, "wal_commit_us_last", s.commit_us_last);
