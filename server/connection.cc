@@ -62,19 +62,22 @@ void Connection::Sink::deliver(Reply r) {
     c->after_replies();
     return;
   }
+  c->arrive(s, std::move(r));
+}
+
+void Connection::arrive(Slot* slot, Reply r) {
   // From another shard or the log writer (which completes a whole group at once): the
   // replies gather in the inbox and one message home takes them all, so the connection
   // encodes and sends them together instead of one send per reply.
   bool post = false;
   {
-    std::lock_guard<std::mutex> lock(c->arrivals_mu_);
-    c->arrivals_.emplace_back(s, std::move(r));
-    post = !c->arrivals_posted_;
-    c->arrivals_posted_ = true;
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    arrivals_.emplace_back(slot, std::move(r));
+    post = !arrivals_posted_;
+    arrivals_posted_ = true;
   }
   if (post) {
-    c->server_.engine().run_on_shard_async(c->shard_,
-                                           [c](internal::ShardState&) { c->on_arrivals(); });
+    server_.engine().run_on_shard_async(shard_, [this](internal::ShardState&) { on_arrivals(); });
   }
 }
 
@@ -86,7 +89,15 @@ void Connection::on_arrivals() {
     got.swap(arrivals_);
     arrivals_posted_ = false;
   }
-  for (auto& [slot, reply] : got) on_slot_reply(slot, std::move(reply));
+  for (auto& [slot, reply] : got) {
+    if (slot == nullptr) {  // a remote batch has run (execute_remote_batch)
+      ALLOT_CHECK(stopped_ > 0 && deferred_ > 0);
+      --stopped_;
+      --deferred_;
+      continue;
+    }
+    on_slot_reply(slot, std::move(reply));
+  }
   after_replies();
 }
 
@@ -450,28 +461,17 @@ void Connection::execute_remote_batch(Slot& first, unsigned target) {
   }
   internal::EngineImpl* engine = &server_.engine();
   Session* session = &session_;  // not touched here while stopped_ > 0
-  unsigned home = shard_;
-  engine->run_on_shard_async(
-      target, [this, engine, session, batch, home](internal::ShardState& shard) {
-        std::vector<std::string_view> args;
-        for (Slot* slot : batch) {
-          slot->cmd.views(args);
-          engine->execute_here(*session, args, shard, &slot->sink);
-        }
-        // Posted after every reply delivered above (one producer, FIFO inbox): at home the
-        // replies that were ready arrive first. The slots are not touched from here on
-        // (they may be reused once their replies are out).
-        engine->run_on_shard_async(home, [this](internal::ShardState&) { on_remote_batch_ran(); });
-      });
-}
-
-void Connection::on_remote_batch_ran() {
-  Hold hold(this);
-  ALLOT_CHECK(stopped_ > 0 && deferred_ > 0);
-  --stopped_;
-  --deferred_;
-  if (closing_) return;
-  process();
+  engine->run_on_shard_async(target, [this, engine, session, batch](internal::ShardState& shard) {
+    std::vector<std::string_view> args;
+    for (Slot* slot : batch) {
+      slot->cmd.views(args);
+      engine->execute_here(*session, args, shard, &slot->sink);
+    }
+    // "The batch has run" travels with the replies that were ready (one message home for
+    // both), after them. The slots are not touched from here on (they may be reused once
+    // their replies are out).
+    arrive(nullptr, Reply());
+  });
 }
 
 void Connection::on_slot_reply(Slot* slot, Reply r) {

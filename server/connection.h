@@ -156,8 +156,9 @@ class Connection {
   void after_replies();
   // Takes every reply gathered in arrivals_.
   void on_arrivals();
-  // A remote batch has run on its shard (its replies may still wait there for the log).
-  void on_remote_batch_ran();
+  // Any thread but ours: queues slot's reply (slot = nullptr: a remote batch has run on its
+  // shard) for on_arrivals(), posting it home if not posted yet.
+  void arrive(Slot* slot, Reply r);
   // Puts r in slot (stats, error counts) and sends what the head of the queue allows.
   void fill(Slot& slot, Reply r);
   // Encodes the filled slots at the head of slots_ into out_.
