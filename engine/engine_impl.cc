@@ -168,8 +168,13 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
     for (auto& s : shards_) shard_checkpoints_.push_back(std::make_unique<ShardCheckpoint>(*s));
     // The writer starts checkpoints itself when the log grows or time passes; nobody
     // waits for those (and none starts while another is in flight).
-    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records, cfg.checkpoint_interval_s,
-                                 [this] { begin_checkpoint(nullptr); });
+    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records, cfg.checkpoint_interval_s, [this] {
+      // Sales of deleted items not yet in PostgreSQL are not in checkpoint images: a later
+      // checkpoint would lose them in a crash (tracker.h, orphan_events). Retried at the
+      // next trigger; the log is kept past PostgreSQL's position anyway.
+      if (pg_shared_ != nullptr && pg_shared_->orphan_events.load() > 0) return;
+      begin_checkpoint(nullptr);
+    });
     // Nothing is trimmed until PostgreSQL has confirmed a position (pg_sync.h).
     if (pg_shared_ != nullptr) wal_->set_trim_floor(0);
     wal_->start();

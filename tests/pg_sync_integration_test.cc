@@ -632,4 +632,51 @@ TEST_F(PgSyncTest, DeletedItemsKeepTheirUnsentPurchases) {
   EXPECT_EQ(InfoField(c.get(), "pg_backlog_events"), "0");
 }
 
+// A deleted item's unsent sales (orphans) are not in checkpoint images: while there are
+// any, automatic checkpoints wait, so a restart re-creates them from the checkpoint
+// before the deletion and the log after it.
+TEST_F(PgSyncTest, NoCheckpointLosesTheSalesOfADeletedItem) {
+  allot::Config cfg;
+  cfg.threads = 2;
+  cfg.dir = root_ + "/embedded";
+  cfg.checkpoint_log_records = 100;
+  cfg.pg_schema = schema_;
+  cfg.pg_sync_interval_ms = 50;
+  cfg.pg_url = "postgresql://postgres@127.0.0.1:1/postgres";  // nothing listens there
+  {
+    allot::Engine e(cfg);
+    e.call({"INV.CREATE", "gone", "100000"});
+    e.call({"INV.CREATE", "kept", "100000"});
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(e.call({"INV.BUY", "gone", "u" + std::to_string(i % 30)}).integer(), 1);
+    }
+    std::this_thread::sleep_for(300ms);
+    const uint64_t before = e.impl().wal()->stats().checkpoints;
+    EXPECT_GE(before, 2u);
+    EXPECT_EQ(e.call({"DEL", "gone"}).integer(), 1);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(e.call({"INV.BUY", "kept", "v" + std::to_string(i % 30)}).integer(), 1);
+    }
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(e.impl().wal()->stats().checkpoints, before);  // waiting for PostgreSQL
+    EXPECT_EQ(e.impl().pg_sync()->status().backlog_events, 600);
+  }
+  cfg.pg_url = pg_->url();
+  allot::Engine e(cfg);
+  for (int i = 0; i < 100; ++i) {
+    auto st = e.impl().pg_sync()->status();
+    if (st.caught_up && st.backlog_events == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  Pg pg(pg_->url());
+  EXPECT_EQ(pg.Rows("SELECT key, count(*), count(DISTINCT seq) FROM " + T("purchases") +
+                    " GROUP BY key ORDER BY key"),
+            (std::vector<std::string>{"gone|300|300", "kept|300|300"}));
+  // Once PostgreSQL has them, checkpoints go on.
+  const uint64_t synced = e.impl().wal()->stats().checkpoints;
+  for (int i = 0; i < 300; ++i) e.call({"INV.BUY", "kept", "w"});
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(e.impl().wal()->stats().checkpoints, synced);
+}
+
 }  // namespace

@@ -566,6 +566,7 @@ void PgSync::ack_orphans(PgTracker& t, const std::vector<AckOrphan>& acks) {
       ++dropped;
     }
     t.add_backlog(-dropped);
+    shared_->orphan_events.fetch_sub(dropped);
   }
   std::erase_if(t.orphans, [](const PgOrphanEvents& o) { return o.events.empty(); });
 }

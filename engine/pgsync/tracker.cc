@@ -63,6 +63,7 @@ void PgItemDropped(void* tracker, const std::string& key, const Entry& entry) {
   // keeps a table for it), with its ledger as it was.
   auto* t = static_cast<PgTracker*>(tracker);
   t->orphans.push_back(PgOrphanEvents{key, inv->item_id, inv->unsynced});
+  t->shared->orphan_events.fetch_add(static_cast<int64_t>(inv->unsynced.size()));
 }
 
 }  // namespace allot::internal

@@ -42,6 +42,10 @@ struct PgShared {
   std::atomic<bool> refuse_sales{false};
   uint64_t backlog_max = 0;
   std::atomic<uint64_t> next_epoch{1};  // PgTracker::epoch values
+  // Orphaned events in all shards. Orphans are not part of checkpoint images, so while
+  // there are any, automatic checkpoints are skipped (EngineImpl): recovery then starts
+  // from a checkpoint that still holds the deleted item, and replay orphans it again.
+  std::atomic<int64_t> orphan_events{0};
 };
 
 // Sale events of an item deleted (DEL, overwrite, expiry, FLUSHDB, RENAME onto it) before
