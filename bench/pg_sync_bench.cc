@@ -86,9 +86,10 @@ void BM_InvBuy_PgSync(benchmark::State& state) {
         if (state.range(0) == 3) {  // what PgSync::ack does, untimed
           auto* e = s.dbs[0].peek("item", 0);
           auto& inv = *e->as<allot::internal::InventoryValue>();
-          s.pg->backlog.fetch_sub(static_cast<int64_t>(inv.unsynced.size()));
+          s.pg->add_backlog(-static_cast<int64_t>(inv.unsynced.size()));
           inv.unsynced.clear();
           s.pg->dirty.clear();
+          s.pg->epoch = s.pg->shared->next_epoch.fetch_add(1);
         }
       });
       sales += n;

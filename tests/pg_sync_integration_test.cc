@@ -584,4 +584,99 @@ TEST_F(PgSyncTest, UnsyncedSalesSurviveCheckpointAndRestart) {
   EXPECT_EQ(pg.One("SELECT sold FROM " + T("inventory")), "450");
 }
 
+// Items deleted every way while their sales are not in PostgreSQL yet (DEL, UNLINK,
+// overwrite, expiry, RENAME onto them, FLUSHALL), and allotd killed and restarted before
+// PostgreSQL returns: every sale still gets exactly one purchases row, under the key the
+// item had when it went.
+TEST_F(PgSyncTest, DeletedItemsKeepTheirUnsentPurchases) {
+  const std::string dir = root_ + "/data";
+  auto d = std::make_unique<Allotd>(dir, SyncArgs());
+  const std::vector<std::string> items = {"del", "unlink", "over", "exp", "src", "dst", "flush"};
+  {
+    Ctx c = d->Client();
+    for (const auto& it : items) Cmd(c.get(), {"INV.CREATE", it, "1000"});
+    ASSERT_TRUE(WaitCaughtUp(c.get()));
+  }
+  ASSERT_TRUE(pg_->Stop());
+  {
+    Ctx c = d->Client();
+    for (size_t i = 0; i < items.size(); ++i) {
+      for (size_t n = 0; n <= i; ++n) {  // 1 sale of "del", 2 of "unlink", ...
+        ASSERT_EQ(Cmd(c.get(), {"INV.BUY", items[i], "u" + std::to_string(n)})->integer, 1);
+      }
+    }
+    EXPECT_EQ(Cmd(c.get(), {"DEL", "del"})->integer, 1);
+    EXPECT_EQ(Cmd(c.get(), {"UNLINK", "unlink"})->integer, 1);
+    EXPECT_EQ(std::string(Cmd(c.get(), {"SET", "over", "x"})->str), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"PEXPIRE", "exp", "50"})->integer, 1);
+    EXPECT_EQ(std::string(Cmd(c.get(), {"RENAME", "src", "dst"})->str), "OK");
+    std::this_thread::sleep_for(300ms);  // the shard timer expires "exp"
+    EXPECT_EQ(Cmd(c.get(), {"EXISTS", "exp"})->integer, 0);
+    EXPECT_EQ(std::string(Cmd(c.get(), {"FLUSHALL"})->str), "OK");
+  }
+  d->Kill();  // recovery replays the sales and the deletions
+  d = std::make_unique<Allotd>(dir, SyncArgs());
+  ASSERT_TRUE(pg_->Start());
+  Ctx c = d->Client();
+  ASSERT_TRUE(WaitCaughtUp(c.get()));
+  Pg pg(pg_->url());
+  // "src" sold 5 and was renamed onto "dst" (6 sales, dropped): both ledgers end as "dst".
+  EXPECT_EQ(pg.Rows("SELECT key, count(*), count(DISTINCT user_id) FROM " + T("purchases") +
+                    " GROUP BY key ORDER BY key"),
+            (std::vector<std::string>{"del|1|1", "dst|11|6", "exp|4|4", "flush|7|7", "over|3|3",
+                                      "unlink|2|2"}));
+  EXPECT_EQ(pg.One("SELECT count(*) FROM (SELECT item_id, seq FROM " + T("purchases") +
+                   " GROUP BY 1, 2 HAVING count(*) > 1) d"),
+            "0");
+  EXPECT_EQ(pg.One("SELECT count(*) FROM " + T("inventory")), "0");
+  EXPECT_EQ(InfoField(c.get(), "pg_backlog_events"), "0");
+}
+
+// A deleted item's unsent sales (orphans) are not in checkpoint images: while there are
+// any, automatic checkpoints wait, so a restart re-creates them from the checkpoint
+// before the deletion and the log after it.
+TEST_F(PgSyncTest, NoCheckpointLosesTheSalesOfADeletedItem) {
+  allot::Config cfg;
+  cfg.threads = 2;
+  cfg.dir = root_ + "/embedded";
+  cfg.checkpoint_log_records = 100;
+  cfg.pg_schema = schema_;
+  cfg.pg_sync_interval_ms = 50;
+  cfg.pg_url = "postgresql://postgres@127.0.0.1:1/postgres";  // nothing listens there
+  {
+    allot::Engine e(cfg);
+    e.call({"INV.CREATE", "gone", "100000"});
+    e.call({"INV.CREATE", "kept", "100000"});
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(e.call({"INV.BUY", "gone", "u" + std::to_string(i % 30)}).integer(), 1);
+    }
+    std::this_thread::sleep_for(300ms);
+    const uint64_t before = e.impl().wal()->stats().checkpoints;
+    EXPECT_GE(before, 2u);
+    EXPECT_EQ(e.call({"DEL", "gone"}).integer(), 1);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(e.call({"INV.BUY", "kept", "v" + std::to_string(i % 30)}).integer(), 1);
+    }
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(e.impl().wal()->stats().checkpoints, before);  // waiting for PostgreSQL
+    EXPECT_EQ(e.impl().pg_sync()->status().backlog_events, 600);
+  }
+  cfg.pg_url = pg_->url();
+  allot::Engine e(cfg);
+  for (int i = 0; i < 100; ++i) {
+    auto st = e.impl().pg_sync()->status();
+    if (st.caught_up && st.backlog_events == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  Pg pg(pg_->url());
+  EXPECT_EQ(pg.Rows("SELECT key, count(*), count(DISTINCT seq) FROM " + T("purchases") +
+                    " GROUP BY key ORDER BY key"),
+            (std::vector<std::string>{"gone|300|300", "kept|300|300"}));
+  // Once PostgreSQL has them, checkpoints go on.
+  const uint64_t synced = e.impl().wal()->stats().checkpoints;
+  for (int i = 0; i < 300; ++i) e.call({"INV.BUY", "kept", "w"});
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(e.impl().wal()->stats().checkpoints, synced);
+}
+
 }  // namespace

@@ -125,6 +125,11 @@ std::optional<Item> FindItemOrReply(CmdCtx& ctx, std::string_view key, bool read
   Item item{&ctx.shard_of(key), ctx.session->db, key, e->as<InventoryValue>().get()};
   ALLOT_CHECK(item.inv != nullptr);
   RefreshItem(item.ref(), ctx.now_ms);
+  // PostgreSQL sync: every inventory write marks its item here (EngineImpl::pg_track
+  // leaves inventory commands to their handlers): no key lookup of its own per sale.
+  if (!read) {
+    if (PgTracker* t = PgTrackerFor(*item.shard, item.db)) t->mark_item(key, *item.inv);
+  }
   return item;
 }
 
@@ -144,16 +149,8 @@ bool SalesRefusedOrReply(const Item& item, Reply* err) {
 void RecordSale(CmdCtx& ctx, const Item& item, std::string_view user, int64_t qty,
                 std::string_view hold_id, std::optional<std::string_view> request_id,
                 bool cancelled) {
-  PgTracker* t = PgTrackerFor(*item.shard, item.db);
-  if (t == nullptr) return;
-  SaleEvent ev;
-  ev.qty = qty;
-  ev.at_ms = ctx.now_ms;
-  ev.cancelled = cancelled;
-  ev.user = std::string(user);
-  ev.hold_id = std::string(hold_id);
-  if (request_id) ev.request_id = std::string(*request_id);
-  PgRecordSale(t, item.key, *item.inv, std::move(ev));
+  PgRecordSale(PgTrackerFor(*item.shard, item.db), item.key, *item.inv, qty, ctx.now_ms, cancelled,
+               user, hold_id, request_id.value_or(std::string_view()));
 }
 
 Reply IntOrError(const OpResult<int64_t>& r) {
@@ -174,7 +171,10 @@ Reply CmdCreate(CmdCtx& ctx, Args args) {
   auto inv = std::make_unique<Inventory>(MakeInventory(total, o.limit, o.hold_ttl_ms));
   // From the logged random state, so replay gives the item the same identity.
   inv->item_id = ctx.home->next_random() >> 1;  // fits PostgreSQL's signed bigint
-  db.insert(args[1], std::move(inv), ctx.now_ms);
+  Entry* e = db.insert(args[1], std::move(inv), ctx.now_ms);
+  if (PgTracker* t = PgTrackerFor(ctx.shard_of(args[1]), ctx.session->db)) {
+    t->mark(args[1], e->as<InventoryValue>().get());
+  }
   return Reply::Ok();
 }
 

@@ -144,7 +144,7 @@ size_t ExpireItemHolds(ItemRef item, int64_t now_ms, size_t max) {
   }
   // Expiry is not logged (docs/durability.md): PostgreSQL sync learns of it here.
   if (n > 0) {
-    if (PgTracker* t = PgTrackerFor(item.shard, item.db)) t->mark(item.key);
+    if (PgTracker* t = PgTrackerFor(item.shard, item.db)) t->mark_item(item.key, inv);
   }
   return n;
 }

@@ -80,6 +80,7 @@ Entry* Db::insert_loaded(std::string&& key, Value&& value, int64_t expire_at_ms)
 Entry* Db::assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
   Entry* e = peek(key, now_ms);
   if (e == nullptr) return insert(key, std::move(value), now_ms);
+  dropping(*e);
   e->value = std::move(value);
   if (!keep_ttl) set_expire(e, 0);
   return e;
@@ -95,6 +96,7 @@ bool Db::erase(std::string_view key, int64_t now_ms) {
 void Db::erase(Entry* entry) {
   ALLOT_DCHECK(entry != nullptr && entry->key != nullptr);
   ckpt_touch(*entry);
+  dropping(*entry);
   if (entry->expire_at_ms != 0) {
     size_t n = expires_.erase({entry->expire_at_ms, entry->key});
     ALLOT_CHECK(n == 1);
@@ -122,6 +124,9 @@ void Db::clear() {
   // touchAllWatchedKeysInDb); missing ones stay untouched.
   std::vector<std::string> watched;
   if (watch_ != nullptr && !watch_->empty()) watched = watch_->present_keys(index_, *this);
+  if (drop_hook_ != nullptr) {
+    for (const auto& [k, e] : map_) dropping(e);
+  }
   expires_.clear();
   if (ckpt_sink_ != nullptr && ckpt_pending_ > 0) {
     // O(1) instead of saving every unsaved entry now: the table is kept, frozen, and the

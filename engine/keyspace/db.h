@@ -44,6 +44,15 @@ class Db {
     index_ = index;
   }
 
+  // Called with every inventory item about to be destroyed (DEL, overwrite, expiry,
+  // FLUSHDB) while the entry is still intact; the hook must not modify the db. PostgreSQL
+  // sync uses it to keep the item's unsent sales (engine/pgsync/tracker.h).
+  using DropHook = void (*)(void* ctx, const std::string& key, const Entry& entry);
+  void set_drop_hook(DropHook hook, void* ctx) {
+    drop_hook_ = hook;
+    drop_ctx_ = ctx;
+  }
+
   // The live entry for key, or nullptr (deleting it first if its TTL has passed).
   Entry* find(std::string_view key, int64_t now_ms);
   // Like find, but does not count a hit or miss (for internal existence checks).
@@ -125,12 +134,19 @@ class Db {
     return e.expire_at_ms != 0 && e.expire_at_ms <= now_ms;
   }
   void expire_now(Entry* entry);
+  void dropping(const Entry& e) {
+    if (drop_hook_ != nullptr && e.type() == ValueType::kInventory) {
+      drop_hook_(drop_ctx_, *e.key, e);
+    }
+  }
 
   Map map_;
   std::set<std::pair<int64_t, const std::string*>> expires_;
   ShardStats* stats_ = nullptr;
   WatchTable* watch_ = nullptr;
   int index_ = 0;
+  DropHook drop_hook_ = nullptr;
+  void* drop_ctx_ = nullptr;
   // Checkpoint state (see checkpoint_begin).
   DbCheckpointSink* ckpt_sink_ = nullptr;
   uint32_t ckpt_epoch_ = 0;

@@ -38,6 +38,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/keyspace/sale_ledger.h"
+
 namespace allot::internal {
 
 // Transparent hashing so lookups by string_view allocate nothing (as value.h's StrHash,
@@ -125,7 +127,12 @@ struct Inventory {
   // after a checkpoint still has the events PostgreSQL may not have.
   uint64_t item_id = 0;
   uint64_t next_event_seq = 1;
-  std::deque<SaleEvent> unsynced;
+  SaleLedger<SaleEvent> unsynced;
+  // The sync's dirty marking without a hash lookup per sale (engine/pgsync/tracker.h):
+  // the version of the item's last change, and the shard tracker's epoch in which its key
+  // was last put into the dirty set (equal to the current epoch: already there).
+  uint64_t pg_version = 0;
+  uint64_t pg_epoch = 0;
 
   size_t open_hold_count() const { return open_deadlines.size(); }
 };

@@ -44,12 +44,21 @@ struct AckItem {
 
 }  // namespace
 
+// Events taken from one PgTracker::orphans element (by index: orphans are only appended
+// to between the copy and the acknowledgement, and only removed by the latter).
+struct AckOrphan {
+  size_t index = 0;
+  uint64_t item_id = 0;
+  uint64_t last_seq = 0;
+};
+
 // What one round copied out of the shards, already in COPY text format.
 struct PgBatch {
   std::string keys, all, inventory, holds, kv, members, purchases;  // COPY data
   size_t n_keys = 0, n_rows = 0, n_purchases = 0, n_skipped = 0;
-  std::vector<std::vector<AckItem>> acks;  // per shard
-  bool full = false;                       // prune rows of keys not in `all`
+  std::vector<std::vector<AckItem>> acks;           // per shard
+  std::vector<std::vector<AckOrphan>> orphan_acks;  // per shard
+  bool full = false;                                // prune rows of keys not in `all`
   uint64_t full_gen = 0;
   bool complete = true;    // every dirty key and event is in the batch
   uint64_t submitted = 0;  // Wal::submitted() right after the copy
@@ -62,6 +71,52 @@ struct PgSync::PGconnHolder {
 };
 
 namespace {
+
+// Copies (part of) a ledger as purchases rows; *item_id and *last_seq tell what was taken.
+void CopyEvents(PgBatch& b, const std::string& key, uint64_t item, const SaleLedger<SaleEvent>& evs,
+                uint64_t* item_id, uint64_t* last_seq, size_t* events_left) {
+  for (const SaleEvent& ev : evs) {
+    if (*events_left == 0) {
+      b.complete = false;
+      break;
+    }
+    --*events_left;
+    *item_id = item;
+    *last_seq = ev.seq;
+    if (!PgTextOk(ev.user) || !PgTextOk(ev.hold_id) || !PgTextOk(ev.request_id)) {
+      ++b.n_skipped;
+      continue;
+    }
+    std::string& p = b.purchases;
+    CopyText(p, key);
+    CopyTab(p);
+    CopyText(p, ev.user);
+    CopyTab(p);
+    CopyInt(p, ev.qty);
+    CopyTab(p);
+    if (ev.hold_id.empty()) {
+      CopyNull(p);
+    } else {
+      CopyText(p, ev.hold_id);
+    }
+    CopyTab(p);
+    p.append(ev.cancelled ? "cancelled" : "sold");
+    CopyTab(p);
+    CopyTimestamp(p, ev.at_ms);
+    CopyTab(p);
+    CopyInt(p, static_cast<int64_t>(item));
+    CopyTab(p);
+    CopyInt(p, static_cast<int64_t>(ev.seq));
+    CopyTab(p);
+    if (ev.request_id.empty()) {
+      CopyNull(p);
+    } else {
+      CopyText(p, ev.request_id);
+    }
+    CopyEol(p);
+    ++b.n_purchases;
+  }
+}
 
 // Copies one inventory item's row, open holds and (part of) its ledger.
 void CopyItem(PgBatch& b, const std::string& key, Inventory& inv, AckItem& ack,
@@ -105,47 +160,7 @@ void CopyItem(PgBatch& b, const std::string& key, Inventory& inv, AckItem& ack,
     CopyEol(s);
     ++b.n_rows;
   }
-  for (const SaleEvent& ev : inv.unsynced) {
-    if (*events_left == 0) {
-      b.complete = false;
-      break;
-    }
-    --*events_left;
-    ack.item_id = inv.item_id;
-    ack.last_seq = ev.seq;
-    if (!PgTextOk(ev.user) || !PgTextOk(ev.hold_id) || !PgTextOk(ev.request_id)) {
-      ++b.n_skipped;
-      continue;
-    }
-    std::string& p = b.purchases;
-    CopyText(p, key);
-    CopyTab(p);
-    CopyText(p, ev.user);
-    CopyTab(p);
-    CopyInt(p, ev.qty);
-    CopyTab(p);
-    if (ev.hold_id.empty()) {
-      CopyNull(p);
-    } else {
-      CopyText(p, ev.hold_id);
-    }
-    CopyTab(p);
-    p.append(ev.cancelled ? "cancelled" : "sold");
-    CopyTab(p);
-    CopyTimestamp(p, ev.at_ms);
-    CopyTab(p);
-    CopyInt(p, static_cast<int64_t>(inv.item_id));
-    CopyTab(p);
-    CopyInt(p, static_cast<int64_t>(ev.seq));
-    CopyTab(p);
-    if (ev.request_id.empty()) {
-      CopyNull(p);
-    } else {
-      CopyText(p, ev.request_id);
-    }
-    CopyEol(p);
-    ++b.n_purchases;
-  }
+  CopyEvents(b, key, inv.item_id, inv.unsynced, &ack.item_id, &ack.last_seq, events_left);
 }
 
 // A mirrored string or set.
@@ -339,6 +354,7 @@ void PgSync::collect(PgBatch& b) {
   b.full_gen = gen;
   b.now_ms = engine_->now_ms();
   b.acks.resize(engine_->shard_count());
+  b.orphan_acks.resize(engine_->shard_count());
   size_t keys_left = limits::kPgSyncBatchKeysMax;
   size_t events_left = limits::kPgSyncBatchEventsMax;
   for (unsigned i = 0; i < engine_->shard_count(); ++i) {
@@ -349,16 +365,33 @@ void PgSync::collect(PgBatch& b) {
         int64_t backlog = 0;
         db.for_each(b.now_ms, [&](const std::string& key, Entry& e) {
           if (!Mirrored(t, e, key)) return;
-          t.mark(key);
+          Inventory* inv = nullptr;
+          if (e.type() == ValueType::kInventory) {
+            inv = e.as<InventoryValue>().get();
+            backlog += static_cast<int64_t>(inv->unsynced.size());
+          }
+          t.mark(key, inv);
           if (!PgTextOk(key)) return;
           CopyText(b.all, key);
           CopyEol(b.all);
-          if (e.type() == ValueType::kInventory) {
-            backlog += static_cast<int64_t>(e.as<InventoryValue>()->unsynced.size());
-          }
         });
+        for (const PgOrphanEvents& o : t.orphans) backlog += static_cast<int64_t>(o.events.size());
         t.backlog.store(backlog, std::memory_order_relaxed);
       }
+      // Sales of deleted items first: nothing else will ever send them.
+      for (size_t k = 0; k < t.orphans.size() && events_left > 0; ++k) {
+        AckOrphan oa{k, 0, 0};
+        const PgOrphanEvents& o = t.orphans[k];
+        if (PgTextOk(o.key)) {
+          CopyEvents(b, o.key, o.item_id, o.events, &oa.item_id, &oa.last_seq, &events_left);
+        } else {  // cannot be a text key in PostgreSQL: skipped, warned
+          b.n_skipped += o.events.size();
+          oa.item_id = o.item_id;
+          oa.last_seq = o.events.back().seq;
+        }
+        b.orphan_acks[i].push_back(oa);
+      }
+      if (b.orphan_acks[i].size() < t.orphans.size()) b.complete = false;
       for (auto it = t.dirty.begin(); it != t.dirty.end(); ++it) {
         if (keys_left == 0 || events_left == 0) {
           b.complete = false;
@@ -372,7 +405,11 @@ void PgSync::collect(PgBatch& b) {
           // this may mark the key again (same entry: the iteration is unaffected).
           RefreshItem(ItemRef{shard, 0, key, *e->as<InventoryValue>()}, b.now_ms);
         }
-        AckItem ack{key, it->second, 0, 0};
+        // An item's version is its own (a sale does not touch `dirty`).
+        const uint64_t version = e != nullptr && e->type() == ValueType::kInventory
+                                     ? e->as<InventoryValue>()->pg_version
+                                     : it->second;
+        AckItem ack{key, version, 0, 0};
         if (!PgTextOk(key)) {  // cannot be a text key in PostgreSQL: skipped, warned
           ++b.n_skipped;
           b.acks[i].push_back(std::move(ack));
@@ -483,10 +520,12 @@ bool PgSync::write(const PgBatch& b, uint64_t lsn) {
 
 void PgSync::ack(const PgBatch& b) {
   for (unsigned i = 0; i < engine_->shard_count(); ++i) {
-    if (b.acks[i].empty()) continue;
+    if (b.acks[i].empty() && b.orphan_acks[i].empty()) continue;
     engine_->run_on_shard(i, [&](ShardState& shard) {
       PgTracker& t = *shard.pg;
       int64_t now = engine_->now_ms();
+      ack_orphans(t, b.orphan_acks[i]);
+      bool erased = false;
       for (const AckItem& a : b.acks[i]) {
         Entry* e = shard.dbs[0].peek(a.key, now);
         Inventory* inv = e != nullptr && e->type() == ValueType::kInventory
@@ -499,15 +538,37 @@ void PgSync::ack(const PgBatch& b) {
             inv->unsynced.pop_front();
             ++dropped;
           }
-          t.backlog.fetch_sub(dropped, std::memory_order_relaxed);
+          t.add_backlog(-dropped);
         }
         auto it = t.dirty.find(a.key);
-        if (it == t.dirty.end() || it->second != a.version) continue;  // changed since
-        if (inv != nullptr && !inv->unsynced.empty()) continue;        // more events to send
+        if (it == t.dirty.end()) continue;
+        const uint64_t version = inv != nullptr ? inv->pg_version : it->second;
+        if (version != a.version) continue;                      // changed since
+        if (inv != nullptr && !inv->unsynced.empty()) continue;  // more events to send
         t.dirty.erase(it);
+        erased = true;
       }
+      // Items whose epoch is the old one may have just left `dirty`: their next change
+      // must look their key up again (PgTracker::mark_item).
+      if (erased) t.epoch = shared_->next_epoch.fetch_add(1);
     });
   }
+}
+
+void PgSync::ack_orphans(PgTracker& t, const std::vector<AckOrphan>& acks) {
+  // Orphans were only appended to since the copy: index k is the one copied.
+  for (const AckOrphan& a : acks) {
+    PgOrphanEvents& o = t.orphans[a.index];
+    if (a.item_id == 0 || o.item_id != a.item_id) continue;
+    int64_t dropped = 0;
+    while (!o.events.empty() && o.events.front().seq <= a.last_seq) {
+      o.events.pop_front();
+      ++dropped;
+    }
+    t.add_backlog(-dropped);
+    shared_->orphan_events.fetch_sub(dropped);
+  }
+  std::erase_if(t.orphans, [](const PgOrphanEvents& o) { return o.events.empty(); });
 }
 
 bool PgSync::round(bool* more) {

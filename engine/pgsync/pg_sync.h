@@ -33,12 +33,15 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace allot::internal {
 
 class EngineImpl;
 struct PgShared;
 struct PgBatch;
+struct PgTracker;
+struct AckOrphan;
 
 struct PgSyncStatus {
   std::string state;           // "connecting", "up", "down"
@@ -81,6 +84,7 @@ class PgSync {
   bool wait_durable(uint64_t submitted);
   bool write(const PgBatch& b, uint64_t lsn);
   void ack(const PgBatch& b);
+  void ack_orphans(PgTracker& t, const std::vector<AckOrphan>& acks);
   void check_backlog();
   void warn(const std::string& text);
   void fail(const std::string& what);

@@ -13,14 +13,57 @@ bool PgTracker::mirrored(std::string_view key) const {
   return false;
 }
 
+void PgTracker::mark(std::string_view key, Inventory* inv) {
+  const uint64_t v = ++version;
+  auto it = dirty.find(key);
+  if (it != dirty.end()) {
+    it->second = v;
+  } else {
+    dirty.emplace(std::string(key), v);
+  }
+  if (inv != nullptr) {
+    inv->pg_version = v;
+    inv->pg_epoch = epoch;
+  }
+}
+
+void PgTracker::mark_item(std::string_view key, Inventory& inv) {
+  // Same epoch: the key went into `dirty` (under this name: a RENAME marks the new name
+  // through mark()) and nothing has left `dirty` since, so it is still there.
+  if (inv.pg_epoch == epoch) {
+    inv.pg_version = ++version;
+    return;
+  }
+  mark(key, &inv);
+}
+
 PgTracker* PgTrackerFor(ShardState& shard, int db) { return db == 0 ? shard.pg.get() : nullptr; }
 
-void PgRecordSale(PgTracker* t, std::string_view key, Inventory& inv, SaleEvent ev) {
+void PgRecordSale(PgTracker* t, std::string_view key, Inventory& inv, int64_t qty, int64_t at_ms,
+                  bool cancelled, std::string_view user, std::string_view hold_id,
+                  std::string_view request_id) {
   if (t == nullptr) return;
+  SaleEvent& ev = inv.unsynced.emplace_back();
   ev.seq = inv.next_event_seq++;
-  inv.unsynced.push_back(std::move(ev));
-  t->backlog.fetch_add(1, std::memory_order_relaxed);
-  t->mark(key);
+  ev.qty = qty;
+  ev.at_ms = at_ms;
+  ev.cancelled = cancelled;
+  ev.user.assign(user);
+  if (!hold_id.empty()) ev.hold_id.assign(hold_id);
+  if (!request_id.empty()) ev.request_id.assign(request_id);
+  t->add_backlog(1);
+  t->mark_item(key, inv);
+}
+
+void PgItemDropped(void* tracker, const std::string& key, const Entry& entry) {
+  const InventoryValue& inv = entry.as<InventoryValue>();
+  // A moved-from value (RENAME, MOVE took the item elsewhere) has nothing to keep.
+  if (inv == nullptr || inv->unsynced.empty()) return;
+  // Copied, not moved: the entry may still be saved by a running checkpoint (Db::clear
+  // keeps a table for it), with its ledger as it was.
+  auto* t = static_cast<PgTracker*>(tracker);
+  t->orphans.push_back(PgOrphanEvents{key, inv->item_id, inv->unsynced});
+  t->shared->orphan_events.fetch_add(static_cast<int64_t>(inv->unsynced.size()));
 }
 
 }  // namespace allot::internal

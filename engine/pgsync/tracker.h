@@ -7,23 +7,29 @@
 //     its last change, so an acknowledgement of an older copy does not clear a newer one;
 //   * per inventory item, in the item itself (Inventory::unsynced), the sale events not
 //     yet acknowledged by PostgreSQL (those become purchases rows, which state alone
-//     cannot give).
+//     cannot give);
+//   * orphans: the unsent events of items deleted meanwhile (Db's drop hook).
+// A sale costs the selling path two stores to mark its item (mark_item) and one event
+// constructed in place in the item's ledger; no hash lookup, no allocation in steady
+// state (docs/postgres.md, "What the shards keep").
 // Everything here is touched only by the shard's thread, except `backlog` (read by the
 // worker) and the engine-wide PgShared flags.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "engine/keyspace/inventory.h"
+
 namespace allot::internal {
 
-struct Inventory;
-struct SaleEvent;
+struct Entry;
 struct ShardState;
 
 // Engine-wide state shared by the shards and the worker.
@@ -35,10 +41,23 @@ struct PgShared {
   // Set by the worker when the backlog reaches its limit: new sales are refused.
   std::atomic<bool> refuse_sales{false};
   uint64_t backlog_max = 0;
+  std::atomic<uint64_t> next_epoch{1};  // PgTracker::epoch values
+  // Orphaned events in all shards. Orphans are not part of checkpoint images, so while
+  // there are any, automatic checkpoints are skipped (EngineImpl): recovery then starts
+  // from a checkpoint that still holds the deleted item, and replay orphans it again.
+  std::atomic<int64_t> orphan_events{0};
+};
+
+// Sale events of an item deleted (DEL, overwrite, expiry, FLUSHDB, RENAME onto it) before
+// PostgreSQL acknowledged them: still sent, under the key the item had when it went.
+struct PgOrphanEvents {
+  std::string key;
+  uint64_t item_id = 0;
+  SaleLedger<SaleEvent> events;
 };
 
 struct PgTracker {
-  explicit PgTracker(PgShared* s) : shared(s) {}
+  explicit PgTracker(PgShared* s) : shared(s), epoch(s->next_epoch.fetch_add(1)) {}
   PgShared* shared;
   struct Hash {
     using is_transparent = void;
@@ -48,22 +67,27 @@ struct PgTracker {
     using is_transparent = void;
     bool operator()(std::string_view a, std::string_view b) const { return a == b; }
   };
-  std::unordered_map<std::string, uint64_t, Hash, Eq> dirty;  // key -> version of last change
+  // key -> version of its last change. For a key holding an inventory item the current
+  // version is the item's (Inventory::pg_version): a sale updates only the item.
+  std::unordered_map<std::string, uint64_t, Hash, Eq> dirty;
   uint64_t version = 0;
-  // Sale events held in this shard's items' ledgers (relaxed; an estimate for INFO and
-  // the limit: events of an item deleted before they were synced are not subtracted
-  // until the next full pass recounts).
+  // Changes whenever keys leave `dirty` (PgSync::ack). An item whose pg_epoch equals it
+  // has its key in `dirty` already, so marking it again is two stores (the selling path),
+  // not a hash lookup. Unique across shards (an item may move to another shard).
+  uint64_t epoch;
+  std::vector<PgOrphanEvents> orphans;
+  // Sale events held in this shard's items' ledgers and orphans (an estimate for INFO and
+  // the limit, recounted by full passes). Written by the shard thread only (plain load and
+  // store, no read-modify-write on the selling path), read by the worker.
   std::atomic<int64_t> backlog{0};
-
-  // Allocates only for a key not dirty yet (a hot item is re-marked on every sale).
-  void mark(std::string_view key) {
-    auto it = dirty.find(key);
-    if (it != dirty.end()) {
-      it->second = ++version;
-    } else {
-      dirty.emplace(std::string(key), ++version);
-    }
+  void add_backlog(int64_t n) {
+    backlog.store(backlog.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+
+  // Any key (allocates only for a key not dirty yet). inv: the item key holds, if any.
+  void mark(std::string_view key, Inventory* inv = nullptr);
+  // An item at key: a hash lookup only the first time after the dirty set shrank.
+  void mark_item(std::string_view key, Inventory& inv);
   // Whether key is a plain key to mirror (matches a pg-sync-keys pattern).
   bool mirrored(std::string_view key) const;
 };
@@ -72,7 +96,12 @@ struct PgTracker {
 PgTracker* PgTrackerFor(ShardState& shard, int db);
 
 // Appends a sale (or refund) to the item's ledger and marks it dirty. No-op without a
-// tracker.
-void PgRecordSale(PgTracker* t, std::string_view key, Inventory& inv, SaleEvent ev);
+// tracker. The strings are copied into the ledger in place.
+void PgRecordSale(PgTracker* t, std::string_view key, Inventory& inv, int64_t qty, int64_t at_ms,
+                  bool cancelled, std::string_view user, std::string_view hold_id,
+                  std::string_view request_id);
+
+// Db::DropHook of database 0 (ctx: the PgTracker): keeps a deleted item's unsent events.
+void PgItemDropped(void* tracker, const std::string& key, const Entry& entry);
 
 }  // namespace allot::internal
