@@ -8,6 +8,8 @@
 // redis-server 7.0.15 (tools/scripting_libs_cases.py regenerates them).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,35 +23,17 @@ void PrintTo(const Reply& r, std::ostream* os) { *os << r.debug_string(); }
 namespace allot::testing {
 namespace {
 
-constexpr const char* kPrelude =
-    R"(local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end
-local function ser(v)
-  local t = type(v)
-  if t == 'table' then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys, function(a, b) return type(a) .. tostring(a) < type(b) .. tostring(b) end)
-    local parts = {}
-    for _, k in ipairs(keys) do parts[#parts + 1] = ser(k) .. '=' .. ser(v[k]) end
-    return '{' .. table.concat(parts, ',') .. '}'
-  elseif t == 'string' then
-    if string.find(v, '^[%w%p ]*$') then return '"' .. v .. '"' end
-    return 'x' .. hex(v)
-  elseif t == 'number' then
-    return string.format('%.17g', v)
-  end
-  return tostring(v)
-end
-local function try(f)
-  local r = {n = 0}
-  local function keep(...) r.n = select('#', ...) for i = 1, r.n do r[i] = (select(i, ...)) end end
-  keep(pcall(f))
-  if not r[1] then return 'err ' .. tostring(r[2]) end
-  local out = {}
-  for i = 2, r.n do out[#out + 1] = ser(r[i]) end
-  return 'ok ' .. table.concat(out, ' ')
-end
-)";
+// The Lua helpers every case runs with, shared with the generator
+// (tools/scripting_libs_cases.py reads the same file).
+std::string Prelude() {
+  static const std::string text = [] {
+    std::ifstream in(std::string(ALLOT_SOURCE_DIR) + "/tools/scripting_libs_prelude.lua");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }();
+  return text;
+}
 
 struct LibCase {
   const char* expr;
@@ -478,7 +462,8 @@ class ScriptingLibsTest : public EngineTest {
 
 TEST_F(ScriptingLibsTest, SameResultsAsRedis70) {
   for (const LibCase& c : kCases) {
-    std::string body = std::string(kPrelude) + "return try(function() return " + c.expr + " end)";
+    ASSERT_FALSE(Prelude().empty()) << "tools/scripting_libs_prelude.lua not found";
+    std::string body = Prelude() + "return try(function() return " + c.expr + " end)";
     EXPECT_EQ(Eval(body), Bulk(c.redis_reply)) << c.expr;
   }
 }

@@ -3,7 +3,7 @@
 
 Usage: redis-server --port 0 --unixsocket /tmp/r.sock --save '' --daemonize yes
        tools/scripting_libs_cases.py /tmp/r.sock > /tmp/cases.inc
-then paste the output into kCases (the prelude below must equal kPrelude).
+then paste the output into kCases (the test reads the same prelude file).
 """
 import socket
 import sys
