@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 
 #include "engine/engine_impl.h"
 #include "engine/pgsync/pg_sync.h"
+#include "tests/support/allotd_process.h"
 #include "tests/support/pg_server.h"
 
 namespace {
@@ -32,94 +34,37 @@ namespace {
 using allot::testing::PgServer;
 using namespace std::chrono_literals;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using allot::testing::Cmd;
+using allot::testing::Ctx;
+using allot::testing::ReplyPtr;
 
-struct CtxDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using Ctx = std::unique_ptr<redisContext, CtxDeleter>;
-using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
-
-ReplyPtr Cmd(redisContext* c, const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  void* r = redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
-  return ReplyPtr(static_cast<redisReply*>(r), freeReplyObject);
-}
-
-// allotd on dir (kept: the tests restart it on the same data).
-class Allotd {
+// allotd on dir (kept: the tests restart it on the same data). A stop must be clean.
+class Allotd : public allot::testing::AllotdProcess {
  public:
-  Allotd(const std::string& dir, std::vector<std::string> extra) : dir_(dir) {
-    (void)std::system(("mkdir -p " + dir_).c_str());
-    port_ = FreePort();
-    std::vector<std::string> args = {ALLOTD_PATH, "--port",    std::to_string(port_),
-                                     "--dir",     dir_,        "--threads",
-                                     "2",         "--logfile", dir_ + "/allotd.log"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 1000; ++i) {
-      redisContext* c = redisConnect("127.0.0.1", port_);
-      bool up = c != nullptr && c->err == 0;
-      if (c != nullptr) redisFree(c);
-      if (up) return;
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "allotd did not start";
+  Allotd(const std::string& dir, std::vector<std::string> extra)
+      : AllotdProcess(MadeDir(dir), std::move(extra)) {
+    live_ = started();
+    if (!live_) ADD_FAILURE() << "allotd did not start";
   }
   ~Allotd() {
-    if (pid_ > 0) Stop();
+    if (live_) Stop();
   }
   void Kill() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    AllotdProcess::Kill();
+    live_ = false;
   }
   void Stop() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
+    int status = AllotdProcess::Stop();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  Ctx Client() {
-    Ctx c(redisConnect("127.0.0.1", port_));
-    EXPECT_TRUE(c != nullptr && c->err == 0);
-    timeval tv{10, 0};
-    redisSetTimeout(c.get(), tv);
-    return c;
-  }
-  std::string log() const {
-    std::ifstream in(dir_ + "/allotd.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    live_ = false;
   }
 
  private:
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
+  static std::string MadeDir(const std::string& dir) {
+    std::filesystem::create_directories(dir);
+    return dir;
+  }
+  bool live_ = false;
 };
 
 // The value of one "name:value" line of INFO persistence.
