@@ -46,9 +46,9 @@ Entry* Db::find(std::string_view key, int64_t now_ms) {
 }
 
 Entry* Db::peek(std::string_view key, int64_t now_ms) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  Entry* e = &it->second;
+  KeyTable::Node* n = map_.find(key);
+  if (n == nullptr) return nullptr;
+  Entry* e = &n->entry;
   ckpt_touch(*e);  // before the caller (or the expiry below) can change it
   if (expired(*e, now_ms)) {
     expire_now(e);
@@ -60,21 +60,20 @@ Entry* Db::peek(std::string_view key, int64_t now_ms) {
 Entry* Db::insert(std::string_view key, Value value, int64_t now_ms) {
   Entry* old = peek(key, now_ms);
   ALLOT_CHECK(old == nullptr);
-  auto [it, inserted] = map_.emplace(std::string(key), Entry{std::move(value), 0, nullptr});
-  ALLOT_CHECK(inserted);
-  it->second.key = &it->first;
-  it->second.ckpt_epoch = ckpt_epoch_;  // created after any running checkpoint began
-  return &it->second;
+  KeyTable::Node* n =
+      map_.insert_new(std::string(key), KeyTable::Hash(key), Entry{std::move(value), 0, nullptr});
+  n->entry.ckpt_epoch = ckpt_epoch_;  // created after any running checkpoint began
+  return &n->entry;
 }
 
 Entry* Db::insert_loaded(std::string&& key, Value&& value, int64_t expire_at_ms) {
   ALLOT_CHECK(ckpt_sink_ == nullptr);
-  auto [it, inserted] = map_.try_emplace(std::move(key), Entry{std::move(value), 0, nullptr});
-  if (!inserted) return nullptr;
-  it->second.key = &it->first;
-  it->second.ckpt_epoch = ckpt_epoch_;
-  if (expire_at_ms != 0) set_expire(&it->second, expire_at_ms);
-  return &it->second;
+  const uint64_t hash = KeyTable::Hash(key);
+  if (map_.find(key, hash) != nullptr) return nullptr;
+  KeyTable::Node* n = map_.insert_new(std::move(key), hash, Entry{std::move(value), 0, nullptr});
+  n->entry.ckpt_epoch = ckpt_epoch_;
+  if (expire_at_ms != 0) set_expire(&n->entry, expire_at_ms);
+  return &n->entry;
 }
 
 Entry* Db::assign(std::string_view key, Value value, int64_t now_ms, bool keep_ttl) {
@@ -101,11 +100,7 @@ void Db::erase(Entry* entry) {
     size_t n = expires_.erase({entry->expire_at_ms, entry->key});
     ALLOT_CHECK(n == 1);
   }
-  // Copy the key view first: erasing destroys the node that entry->key points into.
-  std::string_view key = *entry->key;
-  auto it = map_.find(key);
-  ALLOT_CHECK(it != map_.end());
-  map_.erase(it);
+  map_.erase(entry);
 }
 
 void Db::set_expire(Entry* entry, int64_t at_ms) {
@@ -125,7 +120,7 @@ void Db::clear() {
   std::vector<std::string> watched;
   if (watch_ != nullptr && !watch_->empty()) watched = watch_->present_keys(index_, *this);
   if (drop_hook_ != nullptr) {
-    for (const auto& [k, e] : map_) dropping(e);
+    map_.for_each([this](const KeyTable::Node& n) { dropping(n.entry); });
   }
   expires_.clear();
   if (ckpt_sink_ != nullptr && ckpt_pending_ > 0) {
@@ -145,6 +140,7 @@ void Db::checkpoint_begin(DbCheckpointSink* sink) {
   ckpt_sink_ = sink;
   ckpt_pending_ = map_.size();
   ckpt_cursor_ = 0;
+  ckpt_frozen_cursor_ = 0;
   ckpt_restarts_ = 0;
 }
 
@@ -158,15 +154,19 @@ void Db::ckpt_save(Entry& e) {
 size_t Db::ckpt_step_frozen(size_t budget) {
   size_t saved = 0;
   Map& m = ckpt_frozen_.back();
-  auto it = m.begin();
-  for (size_t n = 0; it != m.end() && n < budget; ++n) {
-    if (it->second.ckpt_epoch != ckpt_epoch_) {
-      ckpt_save(it->second);
+  for (size_t n = 0; ckpt_frozen_cursor_ < m.slot_count() && n < budget; ++n) {
+    KeyTable::Node* node = m.at(ckpt_frozen_cursor_++);
+    if (node == nullptr) continue;
+    if (node->entry.ckpt_epoch != ckpt_epoch_) {
+      ckpt_save(node->entry);
       ++saved;
     }
-    it = m.erase(it);
+    m.erase(node);  // a tombstone: nothing moves behind the cursor
   }
-  if (m.empty()) ckpt_frozen_.pop_back();
+  if (m.empty()) {
+    ckpt_frozen_.pop_back();
+    ckpt_frozen_cursor_ = 0;
+  }
   return saved;
 }
 
@@ -180,19 +180,18 @@ size_t Db::checkpoint_step(size_t budget) {
       examined += std::max<size_t>(n, 1);
       continue;
     }
-    if (ckpt_cursor_ >= map_.bucket_count()) {
-      // Unsaved entries remain but the cursor passed every bucket: a rehash moved them
-      // behind it. Each restart follows a growth of the table, so there are few.
+    if (ckpt_cursor_ >= map_.slot_count()) {
+      // Unsaved entries remain but the cursor passed every slot: a rebuild of the table
+      // moved them behind it. A rebuild needs at least 3/8 of the table's capacity in
+      // insertions since the last one (key_table.cc), so restarts are few.
       ckpt_cursor_ = 0;
       ++ckpt_restarts_;
       ALLOT_CHECK(ckpt_restarts_ < 64 && "checkpoint scan cannot find the unsaved entries");
     }
-    for (auto it = map_.begin(ckpt_cursor_); it != map_.end(ckpt_cursor_); ++it) {
-      ++examined;
-      if (it->second.ckpt_epoch != ckpt_epoch_) {
-        ckpt_save(it->second);
-        ++saved;
-      }
+    KeyTable::Node* node = map_.at(ckpt_cursor_);
+    if (node != nullptr && node->entry.ckpt_epoch != ckpt_epoch_) {
+      ckpt_save(node->entry);
+      ++saved;
     }
     ++ckpt_cursor_;
     ++examined;
@@ -210,9 +209,9 @@ size_t Db::sweep(int64_t now_ms, size_t max) {
   size_t n = 0;
   while (n < max && !expires_.empty() && expires_.begin()->first <= now_ms) {
     const std::string* key = expires_.begin()->second;
-    auto it = map_.find(*key);
-    ALLOT_CHECK(it != map_.end());
-    expire_now(&it->second);
+    KeyTable::Node* node = map_.find(*key);
+    ALLOT_CHECK(node != nullptr);
+    expire_now(&node->entry);
     ++n;
   }
   return n;
@@ -220,45 +219,45 @@ size_t Db::sweep(int64_t now_ms, size_t max) {
 
 uint64_t Db::scan(uint64_t cursor, size_t count, int64_t now_ms,
                   const std::function<void(const std::string&, Entry&)>& fn) {
-  size_t buckets = map_.bucket_count();
+  size_t slots = map_.slot_count();
   size_t visited = 0;
-  while (cursor < buckets && visited < count) {
-    for (auto it = map_.begin(cursor); it != map_.end(cursor);) {
-      // Visit first, then advance: fn must not erase, and expired keys are only skipped.
-      auto cur = it++;
-      if (!expired(cur->second, now_ms)) {
-        fn(cur->first, cur->second);
-        ++visited;
-      }
+  // Empty slots count towards the work done, so a sparse table cannot make one call
+  // walk the whole array (Redis's SCAN bounds its empty-bucket visits the same way).
+  size_t examined = 0;
+  while (cursor < slots && visited < count && examined < count * 10) {
+    // fn must not erase; expired keys are only skipped.
+    KeyTable::Node* node = map_.at(cursor);
+    if (node != nullptr && !expired(node->entry, now_ms)) {
+      fn(node->key, node->entry);
+      ++visited;
     }
+    ++examined;
     ++cursor;
   }
-  return cursor >= buckets ? 0 : cursor;
+  return cursor >= slots ? 0 : cursor;
 }
 
 void Db::for_each(int64_t now_ms, const std::function<void(const std::string&, Entry&)>& fn) {
-  for (auto& [k, e] : map_) {
-    if (!expired(e, now_ms)) fn(k, e);
-  }
+  map_.for_each([&](KeyTable::Node& n) {
+    if (!expired(n.entry, now_ms)) fn(n.key, n.entry);
+  });
 }
 
 const std::string* Db::random_key(int64_t now_ms, uint64_t random) {
   if (map_.empty()) return nullptr;
-  size_t buckets = map_.bucket_count();
-  // Probe buckets from a random start; bounded by the bucket count.
-  for (size_t i = 0; i < buckets; ++i) {
-    size_t b = (random + i) % buckets;
-    for (auto it = map_.begin(b); it != map_.end(b); ++it) {
-      if (!expired(it->second, now_ms)) return &it->first;
-    }
+  size_t slots = map_.slot_count();
+  // Probe slots from a random start; bounded by the slot count.
+  for (size_t i = 0; i < slots; ++i) {
+    KeyTable::Node* node = map_.at((random + i) & (slots - 1));
+    if (node != nullptr && !expired(node->entry, now_ms)) return &node->key;
   }
   return nullptr;
 }
 
 void Db::for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn) {
   for (const auto& [at_ms, key] : expires_) {
-    auto it = map_.find(*key);
-    if (it != map_.end() && !fn(it->first, it->second)) return;
+    KeyTable::Node* node = map_.find(*key);
+    if (node != nullptr && !fn(node->key, node->entry)) return;
   }
 }
 

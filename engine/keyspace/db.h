@@ -11,10 +11,10 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "engine/keyspace/key_table.h"
 #include "engine/keyspace/value.h"
 
 namespace allot::internal {
@@ -76,9 +76,9 @@ class Db {
   // The state of key without side effects: 0 absent, 1 live, 2 present but past its TTL
   // (not deleted yet). For WATCH, which must not expire keys itself.
   int probe(std::string_view key, int64_t now_ms) const {
-    auto it = map_.find(key);
-    if (it == map_.end()) return 0;
-    return expired(it->second, now_ms) ? 2 : 1;
+    const KeyTable::Node* n = map_.find(key);
+    if (n == nullptr) return 0;
+    return expired(n->entry, now_ms) ? 2 : 1;
   }
 
   size_t size() const { return map_.size(); }
@@ -88,10 +88,11 @@ class Db {
   // Deletes up to max keys whose TTL is <= now_ms; returns how many.
   size_t sweep(int64_t now_ms, size_t max);
 
-  // Visits keys bucket by bucket starting at cursor; stops after about `count` keys and
+  // Visits keys slot by slot starting at cursor; stops after about `count` keys and
   // returns the next cursor (0 when the scan is complete). Expired keys are skipped.
-  // Keys present for the whole scan are returned unless the table grows meanwhile (a
-  // rehash re-deals buckets); Redis guarantees more, see docs/architecture.md.
+  // Keys present for the whole scan are returned unless the table is rebuilt meanwhile
+  // (grown or compacted: keys are re-dealt); Redis guarantees more, see
+  // docs/architecture.md.
   uint64_t scan(uint64_t cursor, size_t count, int64_t now_ms,
                 const std::function<void(const std::string&, Entry&)>& fn);
   // Visits every live key (KEYS, FLUSH accounting, checkpoints).
@@ -99,13 +100,13 @@ class Db {
   // Visits keys with a TTL, soonest deadline first, until fn returns false (eviction by
   // volatile-ttl; fn must not modify the db).
   void for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn);
-  // Exchanges every key and TTL with other (SWAPDB). Node-based containers keep their
-  // nodes, so the expiry index's key pointers stay valid.
+  // Exchanges every key and TTL with other (SWAPDB). The tables keep their nodes, so the
+  // expiry index's key pointers stay valid.
   void swap_contents(Db& other) {
     map_.swap(other.map_);
     expires_.swap(other.expires_);
   }
-  // A uniformly chosen bucket's first live key, or nullptr if the db is empty.
+  // The first live key at or after a uniformly chosen slot, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);
 
   // Incremental checkpoint (copy on first touch). checkpoint_begin() marks every entry
@@ -114,15 +115,15 @@ class Db {
   // if a caller reaches it first, by peek/find/erase/clear before the caller can change
   // it. Entries created later are not part of it. Done when checkpoint_pending() is 0.
   void checkpoint_begin(DbCheckpointSink* sink);
-  // Saves unsaved entries, examining about `budget` entries or buckets; returns how many
-  // it saved. A rehash during the scan may move unsaved entries behind the cursor, so
-  // the scan starts over until the count of unsaved entries is 0 (they are never missed).
+  // Saves unsaved entries, examining about `budget` slots; returns how many it saved. A
+  // table rebuild during the scan may move unsaved entries behind the cursor, so the
+  // scan starts over until the count of unsaved entries is 0 (they are never missed).
   size_t checkpoint_step(size_t budget);
   size_t checkpoint_pending() const { return ckpt_pending_; }
   void checkpoint_end();
 
  private:
-  using Map = std::unordered_map<std::string, Entry, StrHash, StrEq>;
+  using Map = KeyTable;
   // The one check on every path to an entry while a checkpoint runs.
   void ckpt_touch(Entry& e) {
     if (ckpt_sink_ != nullptr && e.ckpt_epoch != ckpt_epoch_) ckpt_save(e);
@@ -151,9 +152,10 @@ class Db {
   DbCheckpointSink* ckpt_sink_ = nullptr;
   uint32_t ckpt_epoch_ = 0;
   size_t ckpt_pending_ = 0;
-  size_t ckpt_cursor_ = 0;        // next bucket of map_ to scan
-  size_t ckpt_restarts_ = 0;      // scans started over after a rehash
-  std::vector<Map> ckpt_frozen_;  // tables cleared (FLUSHDB) during the checkpoint
+  size_t ckpt_cursor_ = 0;         // next slot of map_ to scan
+  size_t ckpt_frozen_cursor_ = 0;  // next slot of ckpt_frozen_.back() to save and free
+  size_t ckpt_restarts_ = 0;       // scans started over after a rehash
+  std::vector<Map> ckpt_frozen_;   // tables cleared (FLUSHDB) during the checkpoint
 };
 
 }  // namespace allot::internal
