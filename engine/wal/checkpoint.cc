@@ -281,6 +281,7 @@ bool ShardCheckpoint::save_orphans(size_t& budget, int64_t t0, int64_t max_us) {
   for (const PgOrphanEvents& o : shard_.pg->orphans) {
     if (o.serial < orphans_next_) continue;
     if (o.serial >= orphans_end_) break;  // created after the marker
+    if (o.events.empty()) continue;       // all acknowledged (erased by the next ack)
     if (budget == 0) return false;
     PutOrphans(chunk_, o);
     orphans_next_ = o.serial + 1;
