@@ -767,15 +767,18 @@ TEST_F(PgSyncTest, ItemsLeavingDatabase0KeepTheirUnsentPurchases) {
 }
 
 // Other ways a sale could miss PostgreSQL, with PostgreSQL down throughout: a RENAME to a
-// new key (on another shard) with sales before and after it, expiry by the shard timer,
-// FLUSHALL ASYNC; restarts while orphans exist, from a checkpoint holding them (SAVE) and
-// from the log alone (replay re-creates them), and a checkpoint of recovered orphans.
+// new key (on another shard) with sales before and after it, expiry by the shard timer and
+// by a lookup (lazy), FLUSHALL ASYNC; restarts while orphans exist, from a checkpoint
+// holding them (SAVE) and from the log alone (replay re-creates them), and a checkpoint of
+// recovered orphans.
 TEST_F(PgSyncTest, RenameExpiryFlushallAsyncAndRestartsKeepUnsentPurchases) {
   const std::string dir = root_ + "/data";
-  auto d = std::make_unique<Allotd>(dir, SyncArgs());
+  std::vector<std::string> args = SyncArgs();
+  args.insert(args.end(), {"--enable-debug-command", "yes"});  // DEBUG SET-ACTIVE-EXPIRE
+  auto d = std::make_unique<Allotd>(dir, args);
   {
     Ctx c = d->Client();
-    for (const char* it : {"rn", "ex", "fl"}) Cmd(c.get(), {"INV.CREATE", it, "1000"});
+    for (const char* it : {"rn", "ex", "lz", "fl"}) Cmd(c.get(), {"INV.CREATE", it, "1000"});
     // Keys are not dumped: DUMP/RESTORE cannot copy an item (and its purchase ids).
     EXPECT_EQ(Str(Cmd(c.get(), {"DUMP", "rn"})).rfind("ERR unknown command 'DUMP'", 0), 0u);
     ASSERT_TRUE(WaitCaughtUp(c.get()));
@@ -791,32 +794,40 @@ TEST_F(PgSyncTest, RenameExpiryFlushallAsyncAndRestartsKeepUnsentPurchases) {
     EXPECT_EQ(Cmd(c.get(), {"PEXPIRE", "ex", "50"})->integer, 1);
     std::this_thread::sleep_for(300ms);  // the shard timer expires "ex"
     EXPECT_EQ(Cmd(c.get(), {"EXISTS", "ex"})->integer, 0);
+    // Lazy expiry: the timer is off, a lookup finds the item past its TTL and deletes it.
+    Buy(c.get(), "lz", 2, "u");
+    EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "SET-ACTIVE-EXPIRE", "0"})), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"PEXPIRE", "lz", "50"})->integer, 1);
+    std::this_thread::sleep_for(150ms);
+    EXPECT_EQ(Cmd(c.get(), {"EXISTS", "lz"})->integer, 0);
+    EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "SET-ACTIVE-EXPIRE", "1"})), "OK");
     EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");
   }
   d->Kill();  // restart 1: the expired item's orphans come from the image
-  d = std::make_unique<Allotd>(dir, SyncArgs());
+  d = std::make_unique<Allotd>(dir, args);
   {
     Ctx c = d->Client();
-    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "6"), "6");
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "8"), "8");
     Buy(c.get(), "rn-new-name", 1, "w");
     Buy(c.get(), "fl", 4, "u");
     EXPECT_EQ(Str(Cmd(c.get(), {"FLUSHALL", "ASYNC"})), "OK");
   }
   d->Kill();  // restart 2: the flushed items' orphans come from replaying the log
-  d = std::make_unique<Allotd>(dir, SyncArgs());
+  d = std::make_unique<Allotd>(dir, args);
   {
     Ctx c = d->Client();
-    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "11"), "11");
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "13"), "13");
     EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");  // every orphan into a new image
   }
   d->Kill();  // restart 3: from that image alone
-  d = std::make_unique<Allotd>(dir, SyncArgs());
+  d = std::make_unique<Allotd>(dir, args);
   ASSERT_TRUE(pg_->Start());
   Ctx c = d->Client();
   ASSERT_TRUE(WaitCaughtUp(c.get()));
   Pg pg(pg_->url());
   // The renamed item's unsent sales went with it: every row says its new name.
-  EXPECT_EQ(PurchasesByKey(pg), (std::vector<std::string>{"ex|3|3", "fl|4|4", "rn-new-name|4|4"}));
+  EXPECT_EQ(PurchasesByKey(pg),
+            (std::vector<std::string>{"ex|3|3", "fl|4|4", "lz|2|2", "rn-new-name|4|4"}));
   EXPECT_EQ(pg.One("SELECT count(*) FROM " + T("inventory")), "0");
   EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "0"), "0");
 }
