@@ -167,13 +167,8 @@ EngineImpl::EngineImpl(const Config& cfg) : cfg_(cfg) {
     for (auto& s : shards_) shard_checkpoints_.push_back(std::make_unique<ShardCheckpoint>(*s));
     // The writer starts checkpoints itself when the log grows or time passes; nobody
     // waits for those (and none starts while another is in flight).
-    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records, cfg.checkpoint_interval_s, [this] {
-      // Sales of deleted items not yet in PostgreSQL are not in checkpoint images: a later
-      // checkpoint would lose them in a crash (tracker.h, orphan_events). Retried at the
-      // next trigger; the log is kept past PostgreSQL's position anyway.
-      if (pg_shared_ != nullptr && pg_shared_->orphan_events.load() > 0) return;
-      begin_checkpoint(nullptr);
-    });
+    wal_->set_checkpoint_trigger(cfg.checkpoint_log_records, cfg.checkpoint_interval_s,
+                                 [this] { begin_checkpoint(nullptr); });
     // Nothing is trimmed until PostgreSQL has confirmed a position (pg_sync.h).
     if (pg_shared_ != nullptr) wal_->set_trim_floor(0);
     wal_->start();
@@ -346,6 +341,14 @@ std::string EngineImpl::load_checkpoint(std::span<const std::string_view> chunks
 std::string EngineImpl::load_checkpoint_entry(unsigned shard, LoadedEntry&& entry) {
   ShardState& sh = *shards_[shard];
   const int db = entry.db;
+  if (db == kCheckpointOrphansDb) {  // unsent sales of an item gone before the checkpoint
+    Inventory& inv = *std::get<InventoryValue>(entry.value);
+    if (PgTracker* t = PgTrackerFor(sh, 0); t != nullptr && !inv.unsynced.empty()) {
+      t->add_backlog(static_cast<int64_t>(inv.unsynced.size()));
+      t->add_orphans(std::move(entry.key), inv.item_id, std::move(inv.unsynced));
+    }
+    return "";
+  }
   Entry* e =
       sh.dbs[db].insert_loaded(std::move(entry.key), std::move(entry.value), entry.expire_at_ms);
   if (e == nullptr) return "a key appears twice in the image (db " + std::to_string(db) + ")";

@@ -78,6 +78,15 @@ std::string InfoField(redisContext* c, const std::string& name) {
   return s.substr(p, s.find('\r', p) - p);
 }
 
+// The field's value once it equals want (the backlog is summed every 50 ms), or the last
+// value seen after 2 s.
+std::string WaitInfoField(redisContext* c, const std::string& name, const std::string& want) {
+  std::string v;
+  for (int i = 0; i < 40 && (v = InfoField(c, name)) != want; ++i)
+    std::this_thread::sleep_for(50ms);
+  return v;
+}
+
 // Waits until PostgreSQL holds everything: a round found nothing pending.
 bool WaitCaughtUp(redisContext* c, std::chrono::milliseconds max = 30s) {
   auto end = std::chrono::steady_clock::now() + max;
@@ -204,6 +213,37 @@ class PgSyncTest : public ::testing::Test {
       EXPECT_EQ(users, st.users) << item;
       EXPECT_EQ(holds, st.holds) << item;
     }
+  }
+
+  // n sales of item, one unit each, to users prefix0, prefix1, ...
+  static void Buy(redisContext* c, const std::string& item, int n, const std::string& prefix) {
+    for (int i = 0; i < n; ++i) {
+      ReplyPtr r = Cmd(c, {"INV.BUY", item, prefix + std::to_string(i)});
+      ASSERT_TRUE(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) << item;
+    }
+  }
+  static std::string Str(const ReplyPtr& r) {
+    return r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING ||
+                 r->type == REDIS_REPLY_ERROR)
+               ? std::string(r->str, r->len)
+               : "<reply type " + std::to_string(r ? r->type : -1) + ">";
+  }
+  // Waits until INFO persistence counts more than `before` checkpoints (BGSAVE).
+  static bool WaitCheckpoints(redisContext* c, long long before) {
+    for (int i = 0; i < 600; ++i) {
+      std::string n = InfoField(c, "checkpoints");
+      if (!n.empty() && std::stoll(n) > before) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  // key|rows|distinct seqs of every key in purchases; and no (item_id, seq) twice.
+  std::vector<std::string> PurchasesByKey(Pg& pg) {
+    EXPECT_EQ(pg.One("SELECT count(*) FROM (SELECT item_id, seq FROM " + T("purchases") +
+                     " GROUP BY 1, 2 HAVING count(*) > 1) d"),
+              "0");
+    return pg.Rows("SELECT key, count(*), count(DISTINCT seq) FROM " + T("purchases") +
+                   " GROUP BY key ORDER BY key");
   }
 
   static PgServer* pg_;
@@ -577,9 +617,9 @@ TEST_F(PgSyncTest, DeletedItemsKeepTheirUnsentPurchases) {
   EXPECT_EQ(InfoField(c.get(), "pg_backlog_events"), "0");
 }
 
-// A deleted item's unsent sales (orphans) are not in checkpoint images: while there are
-// any, automatic checkpoints wait, so a restart re-creates them from the checkpoint
-// before the deletion and the log after it.
+// A deleted item's unsent sales (orphans) are part of checkpoint images: automatic
+// checkpoints go on while they exist, and a restart from a checkpoint taken after the
+// deletion still sends them.
 TEST_F(PgSyncTest, NoCheckpointLosesTheSalesOfADeletedItem) {
   allot::Config cfg;
   cfg.threads = 2;
@@ -603,7 +643,7 @@ TEST_F(PgSyncTest, NoCheckpointLosesTheSalesOfADeletedItem) {
       ASSERT_EQ(e.call({"INV.BUY", "kept", "v" + std::to_string(i % 30)}).integer(), 1);
     }
     std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(e.impl().wal()->stats().checkpoints, before);  // waiting for PostgreSQL
+    EXPECT_GT(e.impl().wal()->stats().checkpoints, before);  // with the orphans in them
     EXPECT_EQ(e.impl().pg_sync()->status().backlog_events, 600);
   }
   cfg.pg_url = pg_->url();
@@ -622,6 +662,174 @@ TEST_F(PgSyncTest, NoCheckpointLosesTheSalesOfADeletedItem) {
   for (int i = 0; i < 300; ++i) e.call({"INV.BUY", "kept", "w"});
   std::this_thread::sleep_for(300ms);
   EXPECT_GT(e.impl().wal()->stats().checkpoints, synced);
+}
+
+// An explicit SAVE or BGSAVE while deleted items' sales are not in PostgreSQL, then a crash
+// before PostgreSQL returns: the checkpoint trimmed the replay that would re-create the
+// orphans, so they must be in the image itself (checkpoint.h, version 4).
+TEST_F(PgSyncTest, SaveWhileOrphansExistThenCrashKeepsTheirPurchases) {
+  const std::string dir = root_ + "/data";
+  auto d = std::make_unique<Allotd>(dir, SyncArgs());
+  {
+    Ctx c = d->Client();
+    for (const char* it : {"gone", "bg", "kept"}) Cmd(c.get(), {"INV.CREATE", it, "1000"});
+    ASSERT_TRUE(WaitCaughtUp(c.get()));
+  }
+  ASSERT_TRUE(pg_->Stop());
+  {
+    Ctx c = d->Client();
+    Buy(c.get(), "gone", 5, "u");
+    Buy(c.get(), "bg", 3, "v");
+    Buy(c.get(), "kept", 2, "w");
+    EXPECT_EQ(Cmd(c.get(), {"DEL", "gone"})->integer, 1);
+    EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"DEL", "bg"})->integer, 1);
+    long long before = std::stoll(InfoField(c.get(), "checkpoints"));
+    EXPECT_EQ(Str(Cmd(c.get(), {"BGSAVE"})), "Background saving started");
+    ASSERT_TRUE(WaitCheckpoints(c.get(), before));
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "10"), "10");
+  }
+  d->Kill();
+  d = std::make_unique<Allotd>(dir, SyncArgs());
+  {
+    Ctx c = d->Client();
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "10"), "10");  // 8 of them from the image
+  }
+  ASSERT_TRUE(pg_->Start());
+  Ctx c = d->Client();
+  ASSERT_TRUE(WaitCaughtUp(c.get()));
+  Pg pg(pg_->url());
+  EXPECT_EQ(PurchasesByKey(pg), (std::vector<std::string>{"bg|3|3", "gone|5|5", "kept|2|2"}));
+  EXPECT_EQ(pg.Rows("SELECT key, sold FROM " + T("inventory")),
+            (std::vector<std::string>{"kept|2"}));
+  EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "0"), "0");
+}
+
+// Only database 0 is mirrored: an item that leaves it (MOVE, SWAPDB) is deleted for
+// PostgreSQL, and its unsent sales still get their rows; an item that arrives (MOVE into
+// 0) is created. Checked across a checkpoint and a crash while PostgreSQL is down.
+TEST_F(PgSyncTest, ItemsLeavingDatabase0KeepTheirUnsentPurchases) {
+  const std::string dir = root_ + "/data";
+  auto d = std::make_unique<Allotd>(dir, SyncArgs());
+  Pg pg(pg_->url());
+  {
+    Ctx c = d->Client();
+    for (const char* it : {"mv", "sw", "back", "stay"}) Cmd(c.get(), {"INV.CREATE", it, "1000"});
+    ASSERT_TRUE(WaitCaughtUp(c.get()));  // past the full round of the start
+    // Created and sold in database 3 (not mirrored), then moved into 0: a new row.
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "3"})), "OK");
+    Cmd(c.get(), {"INV.CREATE", "in3", "100"});
+    Buy(c.get(), "in3", 1, "x");
+    EXPECT_EQ(Cmd(c.get(), {"MOVE", "in3", "0"})->integer, 1);
+    ASSERT_TRUE(WaitCaughtUp(c.get()));
+    EXPECT_EQ(pg.Rows("SELECT key, sold FROM " + T("inventory") + " ORDER BY key"),
+              (std::vector<std::string>{"back|0", "in3|1", "mv|0", "stay|0", "sw|0"}));
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "0"})), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"DEL", "in3"})->integer, 1);
+  }
+  ASSERT_TRUE(pg_->Stop());
+  {
+    Ctx c = d->Client();
+    Buy(c.get(), "mv", 2, "u");
+    Buy(c.get(), "sw", 3, "u");
+    Buy(c.get(), "back", 1, "u");
+    Buy(c.get(), "stay", 4, "u");
+    EXPECT_EQ(Cmd(c.get(), {"MOVE", "mv", "5"})->integer, 1);
+    // Out and back in: the sales before it are orphans, the later ones the item's.
+    EXPECT_EQ(Cmd(c.get(), {"MOVE", "back", "6"})->integer, 1);
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "6"})), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"MOVE", "back", "0"})->integer, 1);
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "0"})), "OK");
+    Buy(c.get(), "back", 1, "late");
+    // Everything out to 7 and back, but "sw" stays behind (moved on to 8 meanwhile).
+    EXPECT_EQ(Str(Cmd(c.get(), {"SWAPDB", "0", "7"})), "OK");
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "7"})), "OK");
+    Buy(c.get(), "sw", 1, "in7");  // not in database 0: no row
+    EXPECT_EQ(Cmd(c.get(), {"MOVE", "sw", "8"})->integer, 1);
+    EXPECT_EQ(Str(Cmd(c.get(), {"SELECT", "0"})), "OK");
+    EXPECT_EQ(Str(Cmd(c.get(), {"SWAPDB", "0", "7"})), "OK");
+    Buy(c.get(), "stay", 1, "after");
+    EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "12"), "12");
+  }
+  d->Kill();
+  d = std::make_unique<Allotd>(dir, SyncArgs());
+  ASSERT_TRUE(pg_->Start());
+  Ctx c = d->Client();
+  ASSERT_TRUE(WaitCaughtUp(c.get()));
+  Pg pg2(pg_->url());
+  EXPECT_EQ(PurchasesByKey(pg2),
+            (std::vector<std::string>{"back|2|2", "mv|2|2", "stay|5|5", "sw|3|3"}));
+  // "mv" (database 5) and "sw" (database 8) have no row any more, as deleted items.
+  EXPECT_EQ(pg2.Rows("SELECT key, sold FROM " + T("inventory") + " ORDER BY key"),
+            (std::vector<std::string>{"back|2", "stay|5"}));
+  EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "0"), "0");
+}
+
+// Other ways a sale could miss PostgreSQL, with PostgreSQL down throughout: a RENAME to a
+// new key (on another shard) with sales before and after it, expiry by the shard timer and
+// by a lookup (lazy), FLUSHALL ASYNC; restarts while orphans exist, from a checkpoint
+// holding them (SAVE) and from the log alone (replay re-creates them), and a checkpoint of
+// recovered orphans.
+TEST_F(PgSyncTest, RenameExpiryFlushallAsyncAndRestartsKeepUnsentPurchases) {
+  const std::string dir = root_ + "/data";
+  std::vector<std::string> args = SyncArgs();
+  args.insert(args.end(), {"--enable-debug-command", "yes"});  // DEBUG SET-ACTIVE-EXPIRE
+  auto d = std::make_unique<Allotd>(dir, args);
+  {
+    Ctx c = d->Client();
+    for (const char* it : {"rn", "ex", "lz", "fl"}) Cmd(c.get(), {"INV.CREATE", it, "1000"});
+    // Keys are not dumped: DUMP/RESTORE cannot copy an item (and its purchase ids).
+    EXPECT_EQ(Str(Cmd(c.get(), {"DUMP", "rn"})).rfind("ERR unknown command 'DUMP'", 0), 0u);
+    ASSERT_TRUE(WaitCaughtUp(c.get()));
+  }
+  ASSERT_TRUE(pg_->Stop());
+  {
+    Ctx c = d->Client();
+    Buy(c.get(), "rn", 2, "u");
+    // On another shard (of 2) than "rn": the item and its ledger change shard.
+    EXPECT_EQ(Str(Cmd(c.get(), {"RENAME", "rn", "rn-new-name"})), "OK");
+    Buy(c.get(), "rn-new-name", 1, "v");
+    Buy(c.get(), "ex", 3, "u");
+    EXPECT_EQ(Cmd(c.get(), {"PEXPIRE", "ex", "50"})->integer, 1);
+    std::this_thread::sleep_for(300ms);  // the shard timer expires "ex"
+    EXPECT_EQ(Cmd(c.get(), {"EXISTS", "ex"})->integer, 0);
+    // Lazy expiry: the timer is off, a lookup finds the item past its TTL and deletes it.
+    Buy(c.get(), "lz", 2, "u");
+    EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "SET-ACTIVE-EXPIRE", "0"})), "OK");
+    EXPECT_EQ(Cmd(c.get(), {"PEXPIRE", "lz", "50"})->integer, 1);
+    std::this_thread::sleep_for(150ms);
+    EXPECT_EQ(Cmd(c.get(), {"EXISTS", "lz"})->integer, 0);
+    EXPECT_EQ(Str(Cmd(c.get(), {"DEBUG", "SET-ACTIVE-EXPIRE", "1"})), "OK");
+    EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");
+  }
+  d->Kill();  // restart 1: the expired item's orphans come from the image
+  d = std::make_unique<Allotd>(dir, args);
+  {
+    Ctx c = d->Client();
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "8"), "8");
+    Buy(c.get(), "rn-new-name", 1, "w");
+    Buy(c.get(), "fl", 4, "u");
+    EXPECT_EQ(Str(Cmd(c.get(), {"FLUSHALL", "ASYNC"})), "OK");
+  }
+  d->Kill();  // restart 2: the flushed items' orphans come from replaying the log
+  d = std::make_unique<Allotd>(dir, args);
+  {
+    Ctx c = d->Client();
+    EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "13"), "13");
+    EXPECT_EQ(Str(Cmd(c.get(), {"SAVE"})), "OK");  // every orphan into a new image
+  }
+  d->Kill();  // restart 3: from that image alone
+  d = std::make_unique<Allotd>(dir, args);
+  ASSERT_TRUE(pg_->Start());
+  Ctx c = d->Client();
+  ASSERT_TRUE(WaitCaughtUp(c.get()));
+  Pg pg(pg_->url());
+  // The renamed item's unsent sales went with it: every row says its new name.
+  EXPECT_EQ(PurchasesByKey(pg),
+            (std::vector<std::string>{"ex|3|3", "fl|4|4", "lz|2|2", "rn-new-name|4|4"}));
+  EXPECT_EQ(pg.One("SELECT count(*) FROM " + T("inventory")), "0");
+  EXPECT_EQ(WaitInfoField(c.get(), "pg_backlog_events", "0"), "0");
 }
 
 }  // namespace

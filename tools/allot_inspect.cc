@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/keyspace/inventory.h"
 #include "engine/keyspace/value.h"
 #include "engine/scripting/function_store.h"
 #include "engine/wal/checkpoint.h"
@@ -172,7 +173,7 @@ struct Inspector {
         std::printf("  function libraries: %zu (%zu bytes)\n", codes.size(), meta.functions.size());
       }
     }
-    uint64_t keys = 0, printed = 0, bytes = 0;
+    uint64_t keys = 0, printed = 0, bytes = 0, orphans = 0, orphan_events = 0;
     for (uint64_t i = 0; i < meta.chunks; ++i) {
       uint64_t be[2] = {htobe64(meta.id), htobe64(i)};
       std::string key = "c" + std::string(reinterpret_cast<const char*>(be), sizeof be);
@@ -184,6 +185,11 @@ struct Inspector {
       bytes += v.mv_size;
       err = allot::internal::DecodeCheckpointChunk(
           View(v), [&](int db, std::string_view key, allot::internal::Value value, int64_t exp) {
+            if (db == allot::internal::kCheckpointOrphansDb) {  // not a key (checkpoint.h)
+              ++orphans;
+              orphan_events += std::get<allot::internal::InventoryValue>(value)->unsynced.size();
+              return;
+            }
             ++keys;
             if (opt.keys && printed < opt.limit) {
               ++printed;
@@ -196,6 +202,11 @@ struct Inspector {
       if (!err.empty()) damaged("checkpoint chunk " + std::to_string(i) + ": " + err);
     }
     std::printf("checkpoint: %llu bytes of chunks\n", static_cast<unsigned long long>(bytes));
+    if (orphans > 0) {  // PostgreSQL sync (engine/pgsync/tracker.h)
+      std::printf("checkpoint: %llu unsent sales of %llu items gone from database 0\n",
+                  static_cast<unsigned long long>(orphan_events),
+                  static_cast<unsigned long long>(orphans));
+    }
     if (damage.empty() && keys != meta.keys) {
       damaged("checkpoint: it holds " + std::to_string(keys) + " keys, its meta says " +
               std::to_string(meta.keys));

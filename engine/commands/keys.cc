@@ -15,6 +15,7 @@
 #include "engine/commands/family.h"
 #include "engine/commands/object_encoding.h"
 #include "engine/keyspace/inventory.h"
+#include "engine/pgsync/tracker.h"
 
 namespace allot::internal {
 
@@ -350,6 +351,8 @@ Reply CmdCopy(CmdCtx& ctx, Args args) {
   if (!copy) return Reply::Error("ERR COPY is not supported for inventory keys");
   Entry* created = dst.assign(args[2], std::move(*copy), ctx.now_ms);
   if (e->expire_at_ms != 0) dst.set_expire(created, e->expire_at_ms);
+  // Into database 0 from another: PostgreSQL sync tracks only database-0 commands itself.
+  if (o.db == 0 && ctx.session->db != 0) PgArrivedInDb0(ctx.shard_of(args[2]), args[2], created);
   return Reply::Int(1);
 }
 
@@ -364,13 +367,21 @@ Reply CmdMove(CmdCtx& ctx, Args args) {
   Db& src = ctx.db(args[1]);
   Entry* e = src.find(args[1], ctx.now_ms);
   if (e == nullptr) return Reply::Int(0);
-  Db& dst = ctx.shard_of(args[1]).dbs[*db];
+  ShardState& shard = ctx.shard_of(args[1]);
+  Db& dst = shard.dbs[*db];
   if (dst.find(args[1], ctx.now_ms) != nullptr) return Reply::Int(0);
+  // Out of database 0, an item is deleted for PostgreSQL: its unsent sales become orphans
+  // (the find above saved it for a running checkpoint first). The key's row goes by the
+  // tracking of this database-0 command (EngineImpl::pg_track).
+  if (ctx.session->db == 0 && e->type() == ValueType::kInventory) {
+    PgItemLeft(PgTrackerFor(shard, 0), *e->key, *e->as<InventoryValue>());
+  }
   int64_t at_ms = e->expire_at_ms;
   Entry* moved = dst.insert(args[1], std::move(e->value), ctx.now_ms);
   if (at_ms != 0) dst.set_expire(moved, at_ms);
   src.erase(e);
-  AttachIfInventory(ctx.shard_of(args[1]), *db, args[1], moved);
+  AttachIfInventory(shard, *db, args[1], moved);
+  if (*db == 0) PgArrivedInDb0(shard, args[1], moved);
   return Reply::Int(1);
 }
 

@@ -17,6 +17,7 @@
 #include "engine/engine_impl.h"
 #include "engine/keyspace/inventory.h"
 #include "engine/pgsync/pg_sync.h"
+#include "engine/pgsync/tracker.h"
 #include "engine/runtime/clock.h"
 #include "engine/wal/wal_info.h"
 
@@ -78,6 +79,7 @@ Reply CmdSwapdb(CmdCtx& ctx, Args args) {
   }
   if (a == b) return Reply::Ok();
   for (ShardState* s : ctx.shards) {
+    if (a == 0 || b == 0) PgDb0Leaving(*s);  // unsent sales stay PostgreSQL's (tracker.h)
     s->dbs[a].swap_contents(s->dbs[b]);
     for (int64_t db : {a, b}) {
       s->dbs[db].for_each(0, [&](const std::string& key, Entry& e) {

@@ -101,10 +101,19 @@ class Db {
   // volatile-ttl; fn must not modify the db).
   void for_each_volatile(const std::function<bool(const std::string&, Entry&)>& fn);
   // Exchanges every key and TTL with other (SWAPDB). The tables keep their nodes, so the
-  // expiry index's key pointers stay valid.
+  // expiry index's key pointers stay valid. A running checkpoint's state goes with the
+  // entries: the unsaved ones are still saved, once, under the database they were in at
+  // its marker (each Db's sink knows its index).
   void swap_contents(Db& other) {
     map_.swap(other.map_);
     expires_.swap(other.expires_);
+    std::swap(ckpt_sink_, other.ckpt_sink_);
+    std::swap(ckpt_epoch_, other.ckpt_epoch_);
+    std::swap(ckpt_pending_, other.ckpt_pending_);
+    std::swap(ckpt_cursor_, other.ckpt_cursor_);
+    std::swap(ckpt_restarts_, other.ckpt_restarts_);
+    std::swap(ckpt_frozen_cursor_, other.ckpt_frozen_cursor_);
+    ckpt_frozen_.swap(other.ckpt_frozen_);
   }
   // The first live key at or after a uniformly chosen slot, or nullptr if the db is empty.
   const std::string* random_key(int64_t now_ms, uint64_t random);

@@ -61,9 +61,47 @@ void PgItemDropped(void* tracker, const std::string& key, const Entry& entry) {
   if (inv == nullptr || inv->unsynced.empty()) return;
   // Copied, not moved: the entry may still be saved by a running checkpoint (Db::clear
   // keeps a table for it), with its ledger as it was.
-  auto* t = static_cast<PgTracker*>(tracker);
-  t->orphans.push_back(PgOrphanEvents{key, inv->item_id, inv->unsynced});
-  t->shared->orphan_events.fetch_add(static_cast<int64_t>(inv->unsynced.size()));
+  static_cast<PgTracker*>(tracker)->add_orphans(key, inv->item_id, inv->unsynced);
+}
+
+void PgItemLeft(PgTracker* t, const std::string& key, Inventory& inv) {
+  if (t == nullptr || inv.unsynced.empty()) return;
+  t->add_orphans(key, inv.item_id, std::move(inv.unsynced));
+  inv.unsynced.clear();  // a moved-from deque is valid but unspecified
+}
+
+void PgArrivedInDb0(ShardState& shard, std::string_view key, Entry* e) {
+  PgTracker* t = PgTrackerFor(shard, 0);
+  if (t == nullptr) return;
+  if (e->type() == ValueType::kInventory) {
+    t->mark(key, e->as<InventoryValue>().get());
+  } else if (t->mirrored(key)) {
+    t->mark(key);
+  }
+}
+
+void PgDb0Leaving(ShardState& shard) {
+  PgTracker* t = PgTrackerFor(shard, 0);
+  if (t == nullptr) return;
+  Db& db = shard.dbs[0];
+  std::vector<const std::string*> items;
+  db.for_each(0, [&](const std::string& key, Entry& e) {
+    if (e.type() == ValueType::kInventory && !e.as<InventoryValue>()->unsynced.empty()) {
+      items.push_back(&key);
+    }
+  });
+  for (const std::string* key : items) {
+    // The lookup saves the entry for a running checkpoint before its ledger changes; with
+    // time 0 nothing expires, so the table does not change.
+    Entry* e = db.peek(*key, 0);
+    PgItemLeft(t, *key, *e->as<InventoryValue>());
+  }
+}
+
+void PgTracker::add_orphans(std::string key, uint64_t item_id, SaleLedger<SaleEvent> events) {
+  shared->orphan_events.fetch_add(static_cast<int64_t>(events.size()));
+  orphans.push_back(
+      PgOrphanEvents{std::move(key), item_id, std::move(events), next_orphan_serial++});
 }
 
 }  // namespace allot::internal

@@ -42,18 +42,21 @@ struct PgShared {
   std::atomic<bool> refuse_sales{false};
   uint64_t backlog_max = 0;
   std::atomic<uint64_t> next_epoch{1};  // PgTracker::epoch values
-  // Orphaned events in all shards. Orphans are not part of checkpoint images, so while
-  // there are any, automatic checkpoints are skipped (EngineImpl): recovery then starts
-  // from a checkpoint that still holds the deleted item, and replay orphans it again.
+  // Orphaned events in all shards (they are part of checkpoint images, checkpoint.h).
   std::atomic<int64_t> orphan_events{0};
 };
 
-// Sale events of an item deleted (DEL, overwrite, expiry, FLUSHDB, RENAME onto it) before
-// PostgreSQL acknowledged them: still sent, under the key the item had when it went.
+// Sale events of an item deleted (DEL, overwrite, expiry, FLUSHDB, RENAME onto it) or moved
+// out of database 0 (MOVE, SWAPDB) before PostgreSQL acknowledged them: still sent, under
+// the key the item had when it went.
 struct PgOrphanEvents {
   std::string key;
   uint64_t item_id = 0;
   SaleLedger<SaleEvent> events;
+  // Increasing along PgTracker::orphans: a checkpoint saves the orphans that existed at
+  // its marker (serial < PgTracker::next_orphan_serial then), not those created after it,
+  // whose items the image holds still (ShardCheckpoint).
+  uint64_t serial = 0;
 };
 
 struct PgTracker {
@@ -75,7 +78,8 @@ struct PgTracker {
   // has its key in `dirty` already, so marking it again is two stores (the selling path),
   // not a hash lookup. Unique across shards (an item may move to another shard).
   uint64_t epoch;
-  std::vector<PgOrphanEvents> orphans;
+  std::vector<PgOrphanEvents> orphans;  // in serial order
+  uint64_t next_orphan_serial = 1;
   // Sale events held in this shard's items' ledgers and orphans (an estimate for INFO and
   // the limit, recounted by full passes). Written by the shard thread only (plain load and
   // store, no read-modify-write on the selling path), read by the worker.
@@ -90,6 +94,9 @@ struct PgTracker {
   void mark_item(std::string_view key, Inventory& inv);
   // Whether key is a plain key to mirror (matches a pg-sync-keys pattern).
   bool mirrored(std::string_view key) const;
+  // Appends orphaned events (not counted in `backlog` here: the caller knows whether they
+  // are new to it).
+  void add_orphans(std::string key, uint64_t item_id, SaleLedger<SaleEvent> events);
 };
 
 // The tracker of shard for database db, or nullptr when sync is off or db is not 0.
@@ -103,5 +110,19 @@ void PgRecordSale(PgTracker* t, std::string_view key, Inventory& inv, int64_t qt
 
 // Db::DropHook of database 0 (ctx: the PgTracker): keeps a deleted item's unsent events.
 void PgItemDropped(void* tracker, const std::string& key, const Entry& entry);
+
+// An item leaves database 0 alive (MOVE, SWAPDB): for PostgreSQL it is deleted, so its
+// unsent events become orphans (moved out of its ledger: the item, in a database that is
+// not mirrored, records no more). The caller has made sure a running checkpoint saved the
+// entry first (any Db lookup of it does).
+void PgItemLeft(PgTracker* t, const std::string& key, Inventory& inv);
+
+// A key arrived in database 0 from another (MOVE, COPY ... DB 0): created, for PostgreSQL.
+// Commands run in database 0 are tracked by EngineImpl::pg_track; these run elsewhere.
+void PgArrivedInDb0(ShardState& shard, std::string_view key, Entry* e);
+
+// SWAPDB of database 0 with another, before the swap: every item of database 0 leaves it
+// (PgItemLeft). The arriving ones are sent by the full round SWAPDB starts.
+void PgDb0Leaving(ShardState& shard);
 
 }  // namespace allot::internal

@@ -7,6 +7,7 @@
 
 #include "engine/keyspace/inventory.h"
 #include "engine/limits.h"
+#include "engine/pgsync/tracker.h"
 #include "engine/util/assert.h"
 #include "engine/wal/crc32c.h"
 
@@ -68,6 +69,23 @@ struct Reader {
   }
 };
 
+// PostgreSQL sync: the item's identity and its sales PostgreSQL has not acknowledged.
+void PutLedger(std::string& out, uint64_t item_id, uint64_t next_event_seq,
+               const SaleLedger<SaleEvent>& events) {
+  Put<uint64_t>(out, item_id);
+  Put<uint64_t>(out, next_event_seq);
+  Put<uint32_t>(out, static_cast<uint32_t>(events.size()));
+  for (const SaleEvent& ev : events) {
+    Put<uint64_t>(out, ev.seq);
+    Put<int64_t>(out, ev.qty);
+    Put<int64_t>(out, ev.at_ms);
+    Put<uint8_t>(out, ev.cancelled ? 1 : 0);
+    PutStr(out, ev.user);
+    PutStr(out, ev.hold_id);
+    PutStr(out, ev.request_id);
+  }
+}
+
 // An inventory item whole: counters, holds (open and remembered), buyers and the request
 // ids of idempotent retries. Derived indexes (open deadlines, each user's open holds) are
 // rebuilt on load; the shard timer registration is redone by InventoryKeyAttached().
@@ -100,19 +118,20 @@ void PutInventory(std::string& out, const Inventory& inv) {
     PutStr(out, b.user);
     Put<int64_t>(out, b.qty);
   }
-  // PostgreSQL sync: the item's identity and its sales PostgreSQL has not acknowledged.
-  Put<uint64_t>(out, inv.item_id);
-  Put<uint64_t>(out, inv.next_event_seq);
-  Put<uint32_t>(out, static_cast<uint32_t>(inv.unsynced.size()));
-  for (const SaleEvent& ev : inv.unsynced) {
-    Put<uint64_t>(out, ev.seq);
-    Put<int64_t>(out, ev.qty);
-    Put<int64_t>(out, ev.at_ms);
-    Put<uint8_t>(out, ev.cancelled ? 1 : 0);
-    PutStr(out, ev.user);
-    PutStr(out, ev.hold_id);
-    PutStr(out, ev.request_id);
-  }
+  PutLedger(out, inv.item_id, inv.next_event_seq, inv.unsynced);
+}
+
+// Orphaned events (checkpoint.h, kCheckpointOrphansDb) as an entry whose inventory holds
+// nothing but them, so that the loader reads them as it reads an item.
+void PutOrphans(std::string& out, const PgOrphanEvents& o) {
+  Put<uint8_t>(out, static_cast<uint8_t>(kCheckpointOrphansDb));
+  Put<uint8_t>(out, static_cast<uint8_t>(ValueType::kInventory));
+  Put<int64_t>(out, 0);
+  PutStr(out, o.key);
+  for (int i = 0; i < 6; ++i) Put<int64_t>(out, 0);   // counters
+  Put<uint64_t>(out, 0);                              // next_hold_seq
+  for (int i = 0; i < 4; ++i) Put<uint32_t>(out, 0);  // users, holds, resolved, requests
+  PutLedger(out, o.item_id, o.events.back().seq + 1, o.events);
 }
 
 // Appends one entry.
@@ -237,6 +256,8 @@ void ShardCheckpoint::begin(EmitFn emit) {
   longest_step_cpu_us_ = 0;
   chunk_.reserve(limits::kCheckpointChunkBytes + 16384);
   chunk_.assign(4, '\0');
+  orphans_next_ = 0;
+  orphans_end_ = shard_.pg != nullptr ? shard_.pg->next_orphan_serial : 0;
   for (int db = 0; db < limits::kDatabaseCount; ++db) {
     sinks_[db].owner = this;
     sinks_[db].db = db;
@@ -254,6 +275,24 @@ void ShardCheckpoint::put(int db, const std::string& key, const Entry& entry) {
   if (chunk_.size() >= limits::kCheckpointChunkBytes) flush_chunk();
 }
 
+bool ShardCheckpoint::save_orphans(size_t& budget, int64_t t0, int64_t max_us) {
+  if (orphans_next_ >= orphans_end_) return true;
+  // Acknowledgements erase orphans in between steps, so the place is kept as a serial.
+  for (const PgOrphanEvents& o : shard_.pg->orphans) {
+    if (o.serial < orphans_next_) continue;
+    if (o.serial >= orphans_end_) break;  // created after the marker
+    if (o.events.empty()) continue;       // all acknowledged (erased by the next ack)
+    if (budget == 0) return false;
+    PutOrphans(chunk_, o);
+    orphans_next_ = o.serial + 1;
+    --budget;
+    if (chunk_.size() >= limits::kCheckpointChunkBytes) flush_chunk();
+    if (MonoUs() - t0 >= max_us) budget = 0;
+  }
+  orphans_next_ = orphans_end_;
+  return true;
+}
+
 void ShardCheckpoint::flush_chunk() {
   if (chunk_.size() <= 4) return;
   // Sealed (CRC) by the checkpoint store's thread, not here: the shard's step stays short.
@@ -269,7 +308,7 @@ bool ShardCheckpoint::step(size_t budget, int64_t max_us) {
   ALLOT_CHECK(active_);
   int64_t t0 = MonoUs();
   int64_t cpu0 = ClockUs(CLOCK_THREAD_CPUTIME_ID);
-  bool done = true;
+  bool done = save_orphans(budget, t0, max_us);
   for (Db& db : shard_.dbs) {
     // Small slices so the clock is read often enough to keep the step short: at 10
     // million keys every bucket visited is a cache and TLB miss (measured up to ~2 us on
@@ -314,7 +353,7 @@ std::string DecodeCheckpointMeta(std::string_view bytes, CheckpointMeta& meta) {
   if (!err.empty()) return "checkpoint meta " + err;
   Reader r{bytes.data() + 4, bytes.data() + bytes.size()};
   uint8_t version = r.get<uint8_t>();
-  if (version != kCheckpointVersion && version != 2) {
+  if (version != kCheckpointVersion && version != 3 && version != 2) {
     return "unknown checkpoint version " + std::to_string(version);
   }
   meta.lsn = r.get<uint64_t>();
@@ -389,7 +428,10 @@ std::string DecodeCheckpointChunk(std::string_view bytes, const CheckpointEntryF
         return "unknown value type " + std::to_string(type);
     }
     if (!r.ok) break;
-    if (db >= limits::kDatabaseCount) return "database index " + std::to_string(db);
+    if (db >= limits::kDatabaseCount &&
+        !(db == kCheckpointOrphansDb && type == static_cast<uint8_t>(ValueType::kInventory))) {
+      return "database index " + std::to_string(db);
+    }
     fn(db, key, std::move(v), expire);
   }
   if (!r.ok) return "entry runs past the end of the chunk";

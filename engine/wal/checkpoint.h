@@ -27,6 +27,11 @@
 //          string: str; set/list: u32 n, n x str; hash: u32 n, n x (str field, str value);
 //          inventory: see PutInventory in checkpoint.cc
 //          (str = u32 length + bytes)
+//          Version 4: db 255 (kCheckpointOrphansDb) is not a database but the unsent sale
+//          events of an item that left database 0 before the marker (PostgreSQL sync's
+//          orphans, engine/pgsync/tracker.h): type inventory, expire 0, the key the item
+//          had, an inventory value holding only item_id and the events. Not counted in
+//          the keys of the meta.
 // Chunks of a checkpoint that never completed (a crash during it) stay until the next
 // completed one deletes every chunk of a lower id; ids only grow.
 #pragma once
@@ -47,9 +52,11 @@
 namespace allot::internal {
 
 // 2: checkpoints in their own LMDB environment (incremental), inventory items carry the
-// sale ledger (PostgreSQL sync). 3: the meta carries the function libraries. Version 2
-// metas still load (no libraries); chunks are the same in both.
-inline constexpr uint8_t kCheckpointVersion = 3;
+// sale ledger (PostgreSQL sync). 3: the meta carries the function libraries. 4: chunks
+// may hold orphaned sale events (db kCheckpointOrphansDb). Versions 2 and 3 still load
+// (no libraries in 2, no orphans in either); an older build refuses version 4.
+inline constexpr uint8_t kCheckpointVersion = 4;
+inline constexpr int kCheckpointOrphansDb = 255;
 
 // The part of a checkpoint one shard writes. Used on the shard's thread (or by a
 // multi-shard transaction holding the shard, which has the same exclusive access).
@@ -79,6 +86,8 @@ class ShardCheckpoint {
     void save(const std::string& key, const Entry& entry) override;
   };
   void put(int db, const std::string& key, const Entry& entry);
+  // Saves the shard's orphans that existed at the marker, within budget; true when done.
+  bool save_orphans(size_t& budget, int64_t t0, int64_t max_us);
   void flush_chunk();
 
   ShardState& shard_;
@@ -86,6 +95,11 @@ class ShardCheckpoint {
   std::array<Sink, limits::kDatabaseCount> sinks_;
   std::string chunk_;
   bool active_ = false;
+  // Orphans with serial in [orphans_next_, orphans_end_) are still to be saved. Saved at
+  // the shard's pace, not at the marker: an orphan acknowledged meanwhile is in
+  // PostgreSQL, so leaving it out of the image (or not) loses and duplicates nothing.
+  uint64_t orphans_next_ = 0;
+  uint64_t orphans_end_ = 0;
   uint64_t keys_ = 0;
   uint64_t longest_step_us_ = 0;
   uint64_t longest_step_cpu_us_ = 0;

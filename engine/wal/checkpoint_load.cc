@@ -80,7 +80,9 @@ struct LoadState {
     if (batch_entries == 0) return;
     std::vector<uint64_t> per_db(limits::kDatabaseCount, 0);
     for (auto& per_worker : outbox) {
-      for (const LoadedEntry& e : per_worker[shard]) ++per_db[e.db];
+      for (const LoadedEntry& e : per_worker[shard]) {
+        if (e.db < limits::kDatabaseCount) ++per_db[e.db];  // not orphans (checkpoint.h)
+      }
     }
     for (int db = 0; db < limits::kDatabaseCount; ++db) {
       if (per_db[db] == 0) continue;
@@ -94,12 +96,13 @@ struct LoadState {
       if (batch_begin == 0) reserve(s);
       for (auto& per_worker : outbox) {
         for (LoadedEntry& e : per_worker[s]) {
+          const bool key = e.db < limits::kDatabaseCount;
           std::string err = loader->insert(s, std::move(e));
           if (!err.empty()) {
             fail(SIZE_MAX - 1, err);
             break;
           }
-          ++inserted[w];
+          if (key) ++inserted[w];
         }
       }
     }
@@ -127,14 +130,15 @@ struct LoadState {
               insert_error = "keys of two shards in one chunk";
               return;
             }
-            if (!reserved[s]) {
+            const bool orphans = db == kCheckpointOrphansDb;  // not a key (checkpoint.h)
+            if (!reserved[s] && !orphans) {
               // Most images use one database per shard: it gets the shard's count.
               reserved[s] = true;
               loader->reserve(s, db, static_cast<size_t>(shard_keys[s] * 105 / 100) + 1);
             }
             insert_error = loader->insert(
                 s, LoadedEntry{std::string(key), std::move(value), expire_at_ms, db});
-            if (insert_error.empty()) ++inserted[w];
+            if (insert_error.empty() && !orphans) ++inserted[w];
           });
       if (err.empty()) err = insert_error;
       if (!err.empty()) fail(i, "chunk " + std::to_string(i) + ": " + err);

@@ -30,7 +30,7 @@ struct LoadedEntry {
   std::string key;
   Value value;
   int64_t expire_at_ms = 0;
-  int db = 0;
+  int db = 0;  // or kCheckpointOrphansDb (checkpoint.h): orphaned sale events, not a key
 };
 
 struct CheckpointLoader {
