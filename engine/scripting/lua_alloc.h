@@ -29,8 +29,8 @@ class LuaPool {
   static void* Alloc(void* ud, void* ptr, size_t osize, size_t nsize);
 
  private:
-  static constexpr size_t kGrain = 16;        // size classes are multiples of this
-  static constexpr size_t kSmallMax = 512;    // larger blocks go to malloc
+  static constexpr size_t kGrain = 16;      // size classes are multiples of this
+  static constexpr size_t kSmallMax = 512;  // larger blocks go to malloc
   static constexpr size_t kChunkBytes = 64 * 1024;
   static constexpr size_t kClasses = kSmallMax / kGrain;
 

@@ -9,11 +9,11 @@ int luaopen_bit(lua_State* L);
 }
 
 #include <atomic>
-#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <unordered_map>
 #include <vector>
 
@@ -424,7 +424,7 @@ void LuaRuntime::begin_run(CmdCtx& ctx, const Compiled& c, bool read_only) {
   name_ = &c.name;
   session_.db = ctx.session->db;
   session_.gate = ctx.session->gate;  // the caller's ACL applies to redis.call
-  session_.resp = 2;  // scripts speak RESP2 to Redis until redis.setresp(3)
+  session_.resp = 2;                  // scripts speak RESP2 to Redis until redis.setresp(3)
   read_only_ = read_only || (c.flags & kScriptNoWrites);
   wrote_ = false;
   busy_published_ = false;
