@@ -106,6 +106,9 @@ ShardState& CmdCtx::shard_of(std::string_view key) {
     ALLOT_DCHECK(engine->shard_of_key(key) == shards[0]->id);
     return *shards[0];
   }
+  // One shard in the process: every key is its own (nested commands of a script or EXEC
+  // have no routed key, and would hash each key for nothing).
+  if (shards.size() == 1 && engine->shard_count() == 1) return *shards[0];
   unsigned id = engine->shard_of_key(key);
   for (ShardState* s : shards) {
     if (s->id == id) return *s;
@@ -569,7 +572,8 @@ int EngineImpl::route_of(const CommandSpec& spec, Args args) const {
     }
   };
   if (spec.keys_fn != nullptr) {
-    std::vector<size_t> key_indexes;
+    thread_local std::vector<size_t> key_indexes;  // EVAL and co.: no allocation per call
+    key_indexes.clear();
     KeyIndexes(spec, args, key_indexes);
     for (size_t k : key_indexes) {
       visit(k);

@@ -101,6 +101,38 @@ TEST_F(ScriptingTest, ScriptLoadAndNoscript) {
   EXPECT_EQ(Run({"SCRIPT", "KILL"}), Err("NOTBUSY No scripts in execution right now."));
 }
 
+// KEYS and ARGV tables are refilled from one call to the next (lua_runtime.cc,
+// set_string_global): whatever a script did to them, the next script sees exactly its own
+// arguments. {t} keeps every call on one shard, so on one interpreter.
+TEST_F(ScriptingTest, KeysAndArgvAreFreshForEveryCall) {
+  EXPECT_EQ(
+      Eval("KEYS[3] = 'x'; KEYS.y = 1; ARGV[1] = nil; return #KEYS", {"2", "{t}a", "{t}b", "v"}),
+      Int(3));
+  EXPECT_EQ(Eval("return {#KEYS, KEYS[1], KEYS[2], tostring(KEYS[3]), tostring(KEYS.y), #ARGV, "
+                 "ARGV[1]}",
+                 {"2", "{t}c", "{t}d", "w"}),
+            Arr({Int(2), Bulk("{t}c"), Bulk("{t}d"), Bulk("nil"), Bulk("nil"), Int(1), Bulk("w")}));
+  EXPECT_EQ(Eval("return #KEYS + #ARGV", {"2", "{t}a", "{t}b", "1", "2", "3"}), Int(5));
+  EXPECT_EQ(Eval("return {#KEYS, #ARGV, tostring(ARGV[2]), KEYS[1]}", {"1", "{t}a"}),
+            Arr({Int(1), Int(0), Bulk("nil"), Bulk("{t}a")}));
+  // A changed value is not taken for the same argument.
+  EXPECT_EQ(Eval("KEYS[1] = 'changed'; ARGV[1] = 5; return 1", {"1", "{t}a", "x"}), Int(1));
+  EXPECT_EQ(Eval("return {KEYS[1], ARGV[1]}", {"1", "{t}a", "x"}), BulkArr({"{t}a", "x"}));
+  EXPECT_EQ(Eval("setmetatable(ARGV, {__index = function() return 'meta' end}); return 1",
+                 {"1", "{t}a", "x"}),
+            Int(1));
+  EXPECT_EQ(
+      Eval("return {tostring(getmetatable(ARGV)), tostring(ARGV[5]), ARGV[1]}", {"1", "{t}a", "x"}),
+      BulkArr({"nil", "nil", "x"}));
+  // Command names in any case, through the per-interpreter lookup cache.
+  EXPECT_EQ(Eval("redis.call('set', KEYS[1], 'a'); redis.call('SET', KEYS[1], 'b'); "
+                 "return redis.call('GeT', KEYS[1])",
+                 {"1", "{t}k"}),
+            Bulk("b"));
+  EXPECT_EQ(Eval("return redis.pcall('nosuch', KEYS[1])", {"1", "{t}k"}),
+            Err("ERR Unknown Redis command called from script"));
+}
+
 TEST_F(ScriptingTest, NumkeysErrors) {
   EXPECT_EQ(Eval("return 1", {"-1"}), Err("ERR Number of keys can't be negative"));
   EXPECT_EQ(Eval("return 1", {"2", "a"}),

@@ -8,6 +8,17 @@
 
 namespace allot::internal {
 
+namespace {
+
+// FNV-1a: command names are short, and this needs no table of its own.
+uint32_t NameHash(std::string_view lower) {
+  uint32_t h = 2166136261u;
+  for (char c : lower) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+}  // namespace
+
 const CommandTable& CommandTable::Get() {
   static const CommandTable* table = [] {
     auto* t = new CommandTable();
@@ -41,6 +52,16 @@ void CommandTable::reindex() {
     // Two families declaring the same command is a programming error.
     ALLOT_CHECK(sorted_[i - 1].first != sorted_[i].first);
   }
+  // At most a quarter full: probes stay short.
+  size_t size = 64;
+  while (size < sorted_.size() * 4) size *= 2;
+  ALLOT_CHECK(sorted_.size() < 65535);
+  slots_.assign(size, 0);
+  for (size_t i = 0; i < sorted_.size(); ++i) {
+    size_t j = NameHash(sorted_[i].first) & (size - 1);
+    while (slots_[j] != 0) j = (j + 1) & (size - 1);
+    slots_[j] = static_cast<uint16_t>(i + 1);
+  }
 }
 
 const CommandSpec* CommandTable::find(std::string_view name) const {
@@ -52,24 +73,16 @@ const CommandSpec* CommandTable::find(std::string_view name) const {
     buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
   std::string_view lower(buf, name.size());
-  // A pipeline repeats its command: remember this thread's last hit (one compare instead
-  // of a binary search of ~250 names).
-  thread_local char last_name[32];
-  thread_local size_t last_len = 0;
-  thread_local const CommandSpec* last_spec = nullptr;
-  thread_local const CommandTable* last_table = nullptr;
-  if (last_table == this && last_len == lower.size() &&
-      std::memcmp(last_name, buf, last_len) == 0) {
-    return last_spec;
+  if (slots_.empty()) return nullptr;
+  // Every command runs one lookup, and a script one more per redis.call (with the ACL
+  // gate, two): an open-addressing hash of the names instead of a binary search.
+  size_t mask = slots_.size() - 1;
+  for (size_t i = NameHash(lower) & mask;; i = (i + 1) & mask) {
+    uint16_t slot = slots_[i];
+    if (slot == 0) return nullptr;
+    const auto& [n, index] = sorted_[slot - 1];
+    if (n == lower) return &specs_[index];
   }
-  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), lower,
-                             [](const auto& e, std::string_view v) { return e.first < v; });
-  if (it == sorted_.end() || it->first != lower) return nullptr;
-  std::memcpy(last_name, buf, lower.size());
-  last_len = lower.size();
-  last_spec = &specs_[it->second];
-  last_table = this;
-  return last_spec;
 }
 
 }  // namespace allot::internal

@@ -1,7 +1,9 @@
 // command_table.h: the one table of every command, built once at start.
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +25,7 @@ class CommandTable {
  private:
   std::vector<CommandSpec> specs_;
   std::vector<std::pair<std::string, size_t>> sorted_;  // lower-case name -> index
+  std::vector<uint16_t> slots_;  // open-addressing hash: 1 + index into sorted_, 0 = empty
   void reindex();
 };
 

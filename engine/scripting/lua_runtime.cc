@@ -9,10 +9,11 @@ int luaopen_bit(lua_State* L);
 }
 
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <unordered_map>
 #include <vector>
 
@@ -21,6 +22,7 @@ int luaopen_bit(lua_State* L);
 #include "engine/commands/status.h"
 #include "engine/engine_impl.h"
 #include "engine/limits.h"
+#include "engine/scripting/lua_alloc.h"
 #include "engine/scripting/lua_convert.h"
 #include "engine/scripting/lua_libs.h"
 #include "engine/scripting/sha1.h"
@@ -33,10 +35,13 @@ namespace {
 
 std::atomic<int64_t> g_busy_threshold_ms{limits::kScriptBusyThresholdMsDefault};
 
+// The script timer only compares against busy-reply-threshold (milliseconds): the coarse
+// clock (a few ms resolution) is enough, and it reads no hardware timer, which costs
+// ~50 ns per script call on this VM's paravirtual clock.
 int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 // Redis's error-table convention: a Lua error or a redis.pcall failure is a table
@@ -148,6 +153,10 @@ class LuaRuntime {
   void end_run();
   Reply error_reply_from_stack();
   void push_string_table(Args items);
+  // Sets the global KEYS or ARGV (ref, len: its table and length) to items.
+  void set_string_global(const char* name, int& ref, int& len, Args items);
+  // CommandTable::find through a small cache keyed by the Lua string's address.
+  const CommandSpec* find_command(std::string_view name);
 
   // Lua C functions (upvalue 1 = this runtime).
   static LuaRuntime* Self(lua_State* L) {
@@ -175,6 +184,7 @@ class LuaRuntime {
   int register_function(lua_State* L);
 
   Kind kind_;
+  LuaPool pool_;  // before L_: lua_close still frees into it
   lua_State* L_;
   int globals_ref_ = LUA_NOREF;  // the real globals table (the thread's is a proxy)
   int handler_ref_ = LUA_NOREF;
@@ -183,6 +193,24 @@ class LuaRuntime {
   std::unordered_map<std::string, Compiled> cache_;  // sha or function name -> compiled
   uint64_t generation_ = 0;
   std::string sha_buf_;
+  // The last EVALSHA hit: a pipeline repeats one sha, so one memcmp replaces the
+  // lower-casing and hashing. last_sha_ holds the bytes as the client sent them.
+  char last_sha_[40] = {};
+  const Compiled* last_hit_ = nullptr;
+  // The KEYS and ARGV tables of the last call, reused when the script left them as it
+  // got them (see set_string_global).
+  int keys_ref_ = LUA_NOREF;
+  int keys_len_ = 0;
+  int argv_ref_ = LUA_NOREF;
+  int argv_len_ = 0;
+  struct CommandCacheEntry {
+    const char* ptr = nullptr;  // the interned Lua string's bytes
+    size_t len = 0;
+    char name[24] = {};
+    const CommandSpec* spec = nullptr;
+  };
+  static constexpr size_t kCommandCacheSize = 32;
+  CommandCacheEntry command_cache_[kCommandCacheSize];
 
   // The running script (ctx_ != nullptr) or the library being loaded (loading_).
   CmdCtx* ctx_ = nullptr;
@@ -245,7 +273,14 @@ void MakeReadonlyProxy(lua_State* L) {
   lua_replace(L, real);
 }
 
-thread_local LuaRuntime* t_current = nullptr;  // the runtime whose script runs now
+thread_local LuaRuntime* t_current = nullptr;
+
+// luaL_newstate's panic function: an error outside any protected call is a bug here.
+int LuaPanic(lua_State* L) {
+  std::fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n",
+               lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+  std::abort();
+}  // the runtime whose script runs now
 
 }  // namespace
 
@@ -257,8 +292,9 @@ LuaRuntime& LuaRuntime::ForThread(Kind kind) {
   return *rt;
 }
 
-LuaRuntime::LuaRuntime(Kind kind) : kind_(kind), L_(luaL_newstate()) {
+LuaRuntime::LuaRuntime(Kind kind) : kind_(kind), L_(lua_newstate(LuaPool::Alloc, &pool_)) {
   ALLOT_CHECK(L_ != nullptr);
+  lua_atpanic(L_, LuaPanic);
   sha_buf_.reserve(40);
   open_sandbox();
   lua_sethook(L_, Hook, LUA_MASKCOUNT, limits::kScriptHookInstructions);
@@ -388,7 +424,7 @@ void LuaRuntime::begin_run(CmdCtx& ctx, const Compiled& c, bool read_only) {
   name_ = &c.name;
   session_.db = ctx.session->db;
   session_.gate = ctx.session->gate;  // the caller's ACL applies to redis.call
-  session_.resp = 2;  // scripts speak RESP2 to Redis until redis.setresp(3)
+  session_.resp = 2;                  // scripts speak RESP2 to Redis until redis.setresp(3)
   read_only_ = read_only || (c.flags & kScriptNoWrites);
   wrote_ = false;
   busy_published_ = false;
@@ -457,6 +493,97 @@ void LuaRuntime::push_string_table(Args items) {
   }
 }
 
+namespace {
+
+// Whether the table at the top holds exactly the keys 1..len and has no metatable: what
+// set_string_global gave the last script, with at most its values changed.
+bool UntouchedArray(lua_State* L, int len) {
+  if (lua_getmetatable(L, -1)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  int count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    lua_Number k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+    if (k < 1 || k > len || k != std::floor(k)) {
+      lua_pop(L, 1);
+      return false;
+    }
+    ++count;
+  }
+  return count == len;
+}
+
+}  // namespace
+
+// Redis builds new KEYS and ARGV tables for every call; here the last call's tables are
+// refilled when the script did not add keys to them or give them a metatable (the
+// globals are read-only, so nothing but the global itself can still refer to them once
+// a script returned). A script sees the same thing either way: a plain table of exactly
+// its arguments. Elements that already hold the same bytes are not pushed again.
+void LuaRuntime::set_string_global(const char* name, int& ref, int& len, Args items) {
+  lua_State* L = L_;
+  int n = static_cast<int>(items.size());
+  if (ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (UntouchedArray(L, len)) {
+      for (int i = 1; i <= n; ++i) {
+        std::string_view item = items[static_cast<size_t>(i - 1)];
+        if (i <= len) {
+          lua_rawgeti(L, -1, i);
+          size_t cur_len = 0;
+          const char* cur =
+              lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &cur_len) : nullptr;
+          bool same = cur != nullptr && cur_len == item.size() &&
+                      std::memcmp(cur, item.data(), cur_len) == 0;
+          lua_pop(L, 1);
+          if (same) continue;
+        }
+        lua_pushlstring(L, item.data(), item.size());
+        lua_rawseti(L, -2, i);
+      }
+      for (int i = n + 1; i <= len; ++i) {
+        lua_pushnil(L);
+        lua_rawseti(L, -2, i);
+      }
+      lua_pop(L, 1);
+      len = n;
+      return;
+    }
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref_);  // raw: the globals are read-only
+  push_string_table(items);
+  lua_pushvalue(L, -1);
+  ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  len = n;
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+const CommandSpec* LuaRuntime::find_command(std::string_view name) {
+  // Lua interns strings: a script's "GET" constant has one address for as long as the
+  // compiled script lives. The address only picks the slot; the bytes are compared, so a
+  // reused address holding another name just misses.
+  auto addr = reinterpret_cast<uintptr_t>(name.data());
+  CommandCacheEntry& e = command_cache_[(addr >> 4) % kCommandCacheSize];
+  if (e.ptr == name.data() && e.len == name.size() &&
+      std::memcmp(e.name, name.data(), name.size()) == 0) {
+    return e.spec;
+  }
+  const CommandSpec* spec = CommandTable::Get().find(name);
+  if (spec != nullptr && name.size() <= sizeof e.name) {
+    e.ptr = name.data();
+    e.len = name.size();
+    std::memcpy(e.name, name.data(), name.size());
+    e.spec = spec;
+  }
+  return spec;
+}
+
 void LuaRuntime::Hook(lua_State* L, lua_Debug*) {
   LuaRuntime* rt = t_current;
   if (rt == nullptr || rt->ctx_ == nullptr) return;
@@ -517,7 +644,7 @@ int LuaRuntime::call(lua_State* L, bool raise) {
   }
   Args args(argv_);
   const char* error = nullptr;
-  const CommandSpec* spec = CommandTable::Get().find(args[0]);
+  const CommandSpec* spec = find_command(args[0]);
   if (spec == nullptr) {
     error = "ERR Unknown Redis command called from script";
   } else if (!ArityOk(*spec, args.size())) {
@@ -783,6 +910,7 @@ void LuaRuntime::check_script_generation() {
   if (gen == generation_) return;
   for (auto& [name, c] : cache_) luaL_unref(L_, LUA_REGISTRYINDEX, c.ref);
   cache_.clear();
+  last_hit_ = nullptr;
   generation_ = gen;
   lua_gc(L_, LUA_GCCOLLECT, 0);
 }
@@ -812,15 +940,29 @@ const LuaRuntime::Compiled* LuaRuntime::compile(std::string_view body, const std
 }
 
 const LuaRuntime::Compiled* LuaRuntime::find_sha(std::string_view sha) {
+  if (last_hit_ != nullptr && std::memcmp(last_sha_, sha.data(), sizeof last_sha_) == 0) {
+    return last_hit_;
+  }
   sha_buf_.assign(sha);
-  for (char& ch : sha_buf_) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (char& ch : sha_buf_) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + ('a' - 'A'));
+  }
+  const Compiled* c = nullptr;
   auto it = cache_.find(sha_buf_);
-  if (it != cache_.end()) return &it->second;
-  std::optional<std::string> body = ScriptRegistry::Get().find_script(sha_buf_);
-  if (!body) return nullptr;
-  Reply err;
-  std::string sha_copy = sha_buf_;
-  return compile(*body, sha_copy, err);
+  if (it != cache_.end()) {
+    c = &it->second;
+  } else {
+    std::optional<std::string> body = ScriptRegistry::Get().find_script(sha_buf_);
+    if (!body) return nullptr;
+    Reply err;
+    std::string sha_copy = sha_buf_;
+    c = compile(*body, sha_copy, err);
+  }
+  if (c != nullptr) {
+    std::memcpy(last_sha_, sha.data(), sizeof last_sha_);
+    last_hit_ = c;
+  }
+  return c;
 }
 
 Reply LuaRuntime::eval(CmdCtx& ctx, Args args, bool is_sha, bool read_only) {
@@ -854,13 +996,9 @@ Reply LuaRuntime::eval(CmdCtx& ctx, Args args, bool is_sha, bool read_only) {
     return ctx.engine->wal()->misconf_reply();
   }
   size_t nk = static_cast<size_t>(numkeys);
-  // KEYS and ARGV are globals of the eval interpreter (raw: the globals are read-only).
-  lua_rawgeti(L_, LUA_REGISTRYINDEX, globals_ref_);
-  push_string_table(args.subspan(3, nk));
-  lua_setfield(L_, -2, "KEYS");
-  push_string_table(args.subspan(3 + nk));
-  lua_setfield(L_, -2, "ARGV");
-  lua_pop(L_, 1);
+  // KEYS and ARGV are globals of the eval interpreter.
+  set_string_global("KEYS", keys_ref_, keys_len_, args.subspan(3, nk));
+  set_string_global("ARGV", argv_ref_, argv_len_, args.subspan(3 + nk));
   lua_rawgeti(L_, LUA_REGISTRYINDEX, handler_ref_);
   lua_rawgeti(L_, LUA_REGISTRYINDEX, c->ref);
   return run(ctx, *c, read_only, 0);

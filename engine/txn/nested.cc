@@ -71,8 +71,12 @@ bool DecodeEffectGroup(Args args, std::vector<std::string_view>& storage,
 
 bool NestedShardsHeld(const CmdCtx& outer, const CommandSpec& spec, Args args) {
   if (spec.flags & kCmdNoShard) return true;
-  if (spec.flags & kCmdAllShards) return outer.shards.size() == outer.engine->shard_count();
-  std::vector<size_t> keys;
+  // Every shard held (one shard per process, or a script whose keys span them all):
+  // whatever the keys are, they are held. The common case of a one-thread server.
+  if (outer.shards.size() == outer.engine->shard_count()) return true;
+  if (spec.flags & kCmdAllShards) return false;
+  thread_local std::vector<size_t> keys;  // no allocation per redis.call
+  keys.clear();
   KeyIndexes(spec, args, keys);
   for (size_t k : keys) {
     if (!Holds(outer, &outer.engine->shard(outer.engine->shard_of_key(args[k])))) return false;
