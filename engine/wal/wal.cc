@@ -50,6 +50,8 @@ Wal::Wal(std::string dir, Durability durability, uint64_t map_bytes_max)
       pipeline_meta_(durability == Durability::kAlways &&
                      (getenv("ALLOT_WAL_PIPELINE_META") == nullptr ||
                       std::string_view(getenv("ALLOT_WAL_PIPELINE_META")) != "0")),
+      file_ahead_(getenv("ALLOT_WAL_FILE_AHEAD") == nullptr ||
+                  std::string_view(getenv("ALLOT_WAL_FILE_AHEAD")) != "0"),
       map_bytes_max_(map_bytes_max),
       queue_(limits::kWalQueueNodesInitial) {
   ALLOT_CHECK(durability_ != Durability::kNone && !dir_.empty());
@@ -566,6 +568,7 @@ int Wal::write_txn(std::span<Pending* const> records) {
 // Their allocation is synced once per kWalFileAheadBytes / 2 by the next commit's
 // fdatasync; sync_file_range starts their writeback now so that sync finds it done.
 void Wal::keep_file_ahead() {
+  if (!file_ahead_) return;
   MDB_envinfo info;
   MDB_stat st;
   if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) return;

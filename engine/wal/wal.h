@@ -202,6 +202,8 @@ class Wal {
   // commit, data pages fdatasynced then the meta page written O_DSYNC, acknowledged when
   // the commit returns. docs/durability.md has the measurements of both.
   const bool pipeline_meta_;
+  // keep_file_ahead() on (default); ALLOT_WAL_FILE_AHEAD=0 turns it off for A/B runs.
+  const bool file_ahead_;
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
