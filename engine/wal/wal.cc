@@ -579,7 +579,8 @@ void Wal::keep_file_ahead() {
   struct stat fs;
   if (fstat(fd, &fs) != 0) return;
   uint64_t end = static_cast<uint64_t>(fs.st_size);
-  uint64_t target = used + limits::kWalFileAheadBytes;
+  // Never past the map: the file stays within what LMDB could ever use.
+  uint64_t target = std::min(used + limits::kWalFileAheadBytes, map_bytes_);
   if (end >= target) {
     file_end_ = end;
     return;
