@@ -82,6 +82,12 @@ inline constexpr size_t kWalQueueNodesInitial = 16384;
 inline constexpr uint64_t kWalMapBytesInitial = uint64_t{64} << 30;
 // `everysec`: the log is synced at least this often.
 inline constexpr int64_t kWalEverysecSyncIntervalMs = 1000;
+// `everysec`: after a commit the writer lets records gather this long before the next one
+// (the shards do not wake it per record; a process crash loses at most about this much).
+inline constexpr int64_t kWalEverysecGatherUs = 1000;
+// The log file is kept this much longer than LMDB's used pages, zero-filled, so that a
+// commit overwrites existing blocks instead of growing the file (engine/wal/wal.cc).
+inline constexpr uint64_t kWalFileAheadBytes = uint64_t{8} << 20;
 // Checkpoints: bytes per LMDB value of the image (LMDB overflow pages, allocated
 // contiguously). Kept with its slack under glibc's 128 KiB mmap threshold, so a shard's
 // chunk buffer comes from the heap instead of fresh page-faulting mmaps in every step.

@@ -121,6 +121,31 @@ TEST_F(WalTest, RestartRestoresEveryAcknowledgedWrite) {
   EXPECT_EQ(Stats().recovered_records, logged + 2);
 }
 
+// The log file is kept kWalFileAheadBytes ahead of LMDB's pages with zeros (commits then
+// overwrite instead of growing the file); a store with that margin reopens and replays
+// exactly, and keeps its margin as the log grows past it.
+TEST_F(WalTest, LogFileIsKeptAheadWithZerosAndReopens) {
+  Open(2);
+  const std::string file = dir_ + "/data.mdb";
+  ASSERT_EQ(Run({"SET", "first", "1"}), Ok());
+  EXPECT_GE(std::filesystem::file_size(file), limits::kWalFileAheadBytes);
+  // ~10 MiB of log: past the first margin, so the file is extended again while it grows.
+  const std::string value(2000, 'v');
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(Run({"SET", "k" + std::to_string(i % 100), value + std::to_string(i)}), Ok());
+  }
+  auto size = std::filesystem::file_size(file);
+  EXPECT_GE(size, uint64_t{10} << 20);
+  auto before = DumpState(*engine_);
+  const uint64_t logged = Stats().records;
+  Close();
+  Open(2);
+  EXPECT_EQ(DumpState(*engine_), before);
+  EXPECT_EQ(Stats().recovered_records, logged);
+  // The map ceiling bounds the margin: the file never grows past what LMDB could use.
+  EXPECT_LE(std::filesystem::file_size(file), Stats().map_bytes);
+}
+
 TEST_F(WalTest, ReplayUsesTheLoggedTimeAndRandomState) {
   Open(4);
   EXPECT_EQ(Run({"WALTEST.STAMP", "stamp"}), Ok());

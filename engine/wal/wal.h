@@ -169,6 +169,7 @@ class Wal {
   void writer_loop();
   void wake_writer();
   void sleep_writer(uint32_t seen, int64_t timeout_ms);
+  void sleep_writer_us(uint32_t seen, int64_t timeout_us);
   void handle_group(std::vector<Pending*>& group);
   // always: the committed groups whose meta page a sync has now covered get their replies.
   void ack_unacked();
@@ -178,6 +179,8 @@ class Wal {
   void fail_group(std::vector<Pending*>& group, int rc);
   int commit(std::span<Pending* const> records);
   int write_txn(std::span<Pending* const> records);
+  // Keeps zeros written past LMDB's last page (commits overwrite, never extend).
+  void keep_file_ahead();
   void note_commit(uint64_t us);
   bool grow_map();
   void maybe_sync(bool force);
@@ -199,11 +202,14 @@ class Wal {
   // commit, data pages fdatasynced then the meta page written O_DSYNC, acknowledged when
   // the commit returns. docs/durability.md has the measurements of both.
   const bool pipeline_meta_;
+  // keep_file_ahead() on (default); ALLOT_WAL_FILE_AHEAD=0 turns it off for A/B runs.
+  const bool file_ahead_;
   std::atomic<uint64_t> map_bytes_max_;
   MDB_env* env_ = nullptr;
   unsigned dbi_ = 0;
   uint64_t map_bytes_ = 0;
   uint64_t next_lsn_ = 1;  // writer thread (recover() before it starts)
+  uint64_t file_end_ = 0;  // writer thread: data.mdb's size as keep_file_ahead() left it
 
   boost::lockfree::queue<Pending*> queue_;
   std::atomic<uint32_t> wake_seq_{0};
