@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/keyspace/db.h"
+#include "tests/support/db_checkpoint_recorder.h"
 
 namespace allot::testing {
 namespace {
@@ -15,19 +16,9 @@ using internal::Db;
 using internal::Entry;
 using internal::StringValue;
 
-struct Recorder final : internal::DbCheckpointSink {
-  std::map<std::string, std::string> saved;
-  int duplicates = 0;
-  void save(const std::string& key, const Entry& e) override {
-    if (!saved.emplace(key, e.as<StringValue>()).second) ++duplicates;
-  }
-};
+using Recorder = CheckpointRecorder;
 
-std::map<std::string, std::string> Snapshot(Db& db) {
-  std::map<std::string, std::string> out;
-  db.for_each(0, [&](const std::string& k, Entry& e) { out[k] = e.as<StringValue>(); });
-  return out;
-}
+std::map<std::string, std::string> Snapshot(Db& db) { return SnapshotStrings(db); }
 
 TEST(DbSwapCheckpointTest, SwapDuringCheckpointSavesEachEntryUnderItsDatabaseAtTheMarker) {
   for (int partial : {0, 40, 1000}) {
