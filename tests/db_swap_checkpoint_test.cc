@@ -16,17 +16,13 @@ using internal::Db;
 using internal::Entry;
 using internal::StringValue;
 
-using Recorder = CheckpointRecorder;
-
-std::map<std::string, std::string> Snapshot(Db& db) { return SnapshotStrings(db); }
-
 TEST(DbSwapCheckpointTest, SwapDuringCheckpointSavesEachEntryUnderItsDatabaseAtTheMarker) {
   for (int partial : {0, 40, 1000}) {
     Db a, b;
     for (int i = 0; i < 300; ++i) a.insert("a" + std::to_string(i), StringValue("va"), 0);
     for (int i = 0; i < 7; ++i) b.insert("b" + std::to_string(i), StringValue("vb"), 0);
-    const auto want_a = Snapshot(a), want_b = Snapshot(b);
-    Recorder rec_a, rec_b;
+    const auto want_a = SnapshotStrings(a), want_b = SnapshotStrings(b);
+    CheckpointRecorder rec_a, rec_b;
     a.checkpoint_begin(&rec_a);
     b.checkpoint_begin(&rec_b);
     a.checkpoint_step(static_cast<size_t>(partial));  // some of a saved before the swap
@@ -47,8 +43,8 @@ TEST(DbSwapCheckpointTest, SwapDuringCheckpointSavesEachEntryUnderItsDatabaseAtT
     EXPECT_EQ(rec_a.saved, want_a) << partial;
     EXPECT_EQ(rec_b.saved, want_b) << partial;
     // The next checkpoint sees the swapped state, each database on its own sink.
-    Recorder next_a, next_b;
-    const auto now_a = Snapshot(a), now_b = Snapshot(b);
+    CheckpointRecorder next_a, next_b;
+    const auto now_a = SnapshotStrings(a), now_b = SnapshotStrings(b);
     a.checkpoint_begin(&next_a);
     b.checkpoint_begin(&next_b);
     while (a.checkpoint_pending() > 0) a.checkpoint_step(100);

@@ -18,10 +18,6 @@ using internal::Db;
 using internal::Entry;
 using internal::StringValue;
 
-using Recorder = CheckpointRecorder;
-
-std::map<std::string, std::string> Snapshot(Db& db) { return SnapshotStrings(db); }
-
 TEST(IncrementalCheckpointTest, EveryEntrySavedOnceWithItsValueAtTheStart) {
   for (int seed = 1; seed <= 20; ++seed) {
     std::mt19937_64 rng(seed);
@@ -34,8 +30,8 @@ TEST(IncrementalCheckpointTest, EveryEntrySavedOnceWithItsValueAtTheStart) {
     for (int i = 0; i < 20; ++i) {
       db.set_expire(db.peek("k" + std::to_string(i), 0), 50 + i);
     }
-    auto expected = Snapshot(db);
-    Recorder rec;
+    auto expected = SnapshotStrings(db);
+    CheckpointRecorder rec;
     db.checkpoint_begin(&rec);
     int next_new = 0;
     int64_t now = 0;
@@ -69,8 +65,8 @@ TEST(IncrementalCheckpointTest, EveryEntrySavedOnceWithItsValueAtTheStart) {
     EXPECT_EQ(rec.duplicates, 0) << "seed " << seed;
     EXPECT_EQ(rec.saved, expected) << "seed " << seed;
     // A second checkpoint sees the state as it is now.
-    auto now_state = Snapshot(db);
-    Recorder rec2;
+    auto now_state = SnapshotStrings(db);
+    CheckpointRecorder rec2;
     db.checkpoint_begin(&rec2);
     while (db.checkpoint_pending() > 0) db.checkpoint_step(100);
     db.checkpoint_end();
@@ -80,7 +76,7 @@ TEST(IncrementalCheckpointTest, EveryEntrySavedOnceWithItsValueAtTheStart) {
 
 TEST(IncrementalCheckpointTest, EmptyDbIsDoneAtOnce) {
   Db db;
-  Recorder rec;
+  CheckpointRecorder rec;
   db.checkpoint_begin(&rec);
   EXPECT_EQ(db.checkpoint_pending(), 0u);
   db.insert("later", StringValue("x"), 0);
